@@ -1,0 +1,1 @@
+"""The HTTP API: validate and append batches, register systems, answer health reads."""

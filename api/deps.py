@@ -1,0 +1,50 @@
+"""Dependencies of the route handlers, as `Annotated` aliases."""
+
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from api.health_read import HealthReader
+from api.ingest import Ingestor
+from api.readiness import Readiness
+from api.registry import Registry
+from shared.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _redis(request: Request) -> aioredis.Redis:
+    client: aioredis.Redis = request.app.state.redis
+    return client
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _ingestor(request: Request) -> Ingestor:
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+def _health_reader(request: Request) -> HealthReader:
+    reader: HealthReader = request.app.state.health_reader
+    return reader
+
+
+def _readiness(request: Request) -> Readiness:
+    readiness: Readiness = request.app.state.readiness
+    return readiness
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
+RegistryDep = Annotated[Registry, Depends(_registry)]
+IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
+HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]

@@ -1,0 +1,52 @@
+"""Exception handlers: a store outage is a 503 with Retry-After, never a 500."""
+
+import logging
+from typing import Any
+
+import redis.exceptions as rex
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+log = logging.getLogger("lso.api")
+
+RETRY_AFTER_S = 1
+# Server replies that mean "not now" rather than "wrong": memory full, read-only replica during a
+# failover, still loading its data, cluster re-sharding.
+_TRANSIENT_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
+
+
+def is_store_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, rex.ConnectionError | rex.TimeoutError | rex.BusyLoadingError):
+        return True
+    return isinstance(exc, rex.ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
+
+
+def store_unavailable_response(exc: Exception) -> JSONResponse:
+    log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
+    return JSONResponse(
+        {"detail": "the store is unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_store_unavailable(exc):
+        return store_unavailable_response(exc)
+    raise exc
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # The offending input is not echoed back: it can be large, and it is the client's data.
+    detail: list[dict[str, Any]] = [
+        {k: v for k, v in error.items() if k not in ("input", "url")} for error in exc.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(rex.RedisError, _on_redis_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -1,0 +1,28 @@
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ReadinessDep
+from api.errors import is_store_unavailable
+
+router = APIRouter(tags=["probes"])
+
+
+@router.get("/livez")
+async def read_liveness() -> dict[str, str]:
+    """200 while the process serves requests."""
+    return {"status": "alive"}
+
+
+@router.get("/readyz", responses={503: {"description": "Store down or backlog too large"}})
+async def read_readiness(readiness: ReadinessDep) -> JSONResponse:
+    """200 when the store answers and the backlog is below LSO_MAX_LAG_EVENTS, else 503."""
+    try:
+        backlog = await readiness.backlog()
+    except Exception as exc:
+        if not is_store_unavailable(exc):
+            raise
+        return JSONResponse({"status": "unavailable", "reason": "store unreachable"}, 503)
+    body = {"backlog_events": backlog.events, "max_lag_events": backlog.limit}
+    if not backlog.ok:
+        return JSONResponse({"status": "unavailable", "reason": "backlog too large", **body}, 503)
+    return JSONResponse({"status": "ready", **body})

@@ -1,0 +1,1 @@
+"""The `lso` command: run the service or its parts."""

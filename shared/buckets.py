@@ -1,0 +1,73 @@
+"""Time buckets at several resolutions, so that reading any window costs a bounded number of keys.
+
+Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
+grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),
+field `"<slot>:<histogram bucket>"` holding event counts and `"<slot>:e"` the error count. A window
+`[start, end]` in whole seconds is covered exactly by aligned slots, coarse in the middle and fine
+at the edges; all the slots needed at one resolution lie in at most two containers, so a read
+touches at most ten hashes whatever the window length or the number of events.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+ERRORS_FIELD = "e"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    slot_s: int
+    container_s: int
+
+
+LEVELS: tuple[Level, ...] = (
+    Level(1, 10),
+    Level(10, 60),
+    Level(60, 600),
+    Level(600, 3600),
+    Level(3600, 86_400),
+)
+
+
+def container_start(level: Level, second: int) -> int:
+    return second - second % level.container_s
+
+
+def slot_index(level: Level, second: int) -> int:
+    return (second % level.container_s) // level.slot_s
+
+
+def field(slot: int, bucket: str) -> str:
+    return f"{slot}:{bucket}"
+
+
+def cover(start_s: int, end_s: int) -> dict[tuple[int, int], set[int]]:
+    """Exact cover of the inclusive second range by aligned slots.
+
+    Returns `{(container_s, container_start_s): {slot indexes}}`; every second in the range lies in
+    exactly one returned slot and no second outside it does.
+    """
+    wanted: dict[tuple[int, int], set[int]] = defaultdict(set)
+    lo, hi = start_s, end_s + 1  # half-open, aligned to the current level's slot size
+    if lo >= hi:
+        return {}
+
+    def take(level: Level, a: int, b: int) -> None:
+        for slot_start in range(a, b, level.slot_s):
+            key = (level.container_s, container_start(level, slot_start))
+            wanted[key].add(slot_index(level, slot_start))
+
+    for i, level in enumerate(LEVELS):
+        if i + 1 == len(LEVELS):
+            take(level, lo, hi)
+            break
+        coarser = LEVELS[i + 1].slot_s
+        lo_up = -(-lo // coarser) * coarser
+        hi_down = hi // coarser * coarser
+        if lo_up >= hi_down:
+            take(level, lo, hi)
+            break
+        take(level, lo, lo_up)
+        take(level, hi_down, hi)
+        lo, hi = lo_up, hi_down
+    return dict(wanted)

@@ -1,0 +1,53 @@
+"""Every Redis key name LSO uses, in one place (docs/architecture.md describes each one).
+
+Keys written together by one atomic script share a hash tag, so the same scripts run unchanged on a
+Redis Cluster: `{reg}` for the system registry, `{pN}` for everything of partition N (its stream,
+dead-letter stream, stats, and all data of the systems that live in it).
+"""
+
+PREFIX = "lso"
+GROUP = "lso-workers"
+
+REGISTRY_SEQ = f"{PREFIX}:{{reg}}:seq"
+REGISTRY_BY_NAME = f"{PREFIX}:{{reg}}:by_name"
+REGISTRY_SYSTEMS = f"{PREFIX}:{{reg}}:systems"
+
+WORKERS = f"{PREFIX}:workers"
+
+
+def partition_of(system_id: int, partitions: int) -> int:
+    return system_id % partitions
+
+
+def _tag(partition: int) -> str:
+    return f"{PREFIX}:{{p{partition}}}"
+
+
+def stream(partition: int) -> str:
+    return f"{_tag(partition)}:stream"
+
+
+def dead_letters(partition: int) -> str:
+    return f"{_tag(partition)}:dead"
+
+
+def partition_stats(partition: int) -> str:
+    """Hash with `events_in` (appended by the API) and `events_out` (applied or dead-lettered)."""
+    return f"{_tag(partition)}:stats"
+
+
+def raw_events(partition: int, system_id: int) -> str:
+    return f"{_tag(partition)}:raw:{system_id}"
+
+
+def system_meta(partition: int, system_id: int) -> str:
+    return f"{_tag(partition)}:meta:{system_id}"
+
+
+def counters(partition: int, system_id: int, container_s: int, container_start_s: int) -> str:
+    """Hash holding one counter container (see shared/buckets.py)."""
+    return f"{_tag(partition)}:c:{system_id}:{container_s}:{container_start_s}"
+
+
+def dedupe(partition: int, system_id: int, event_id: str) -> str:
+    return f"{_tag(partition)}:eid:{system_id}:{event_id}"

@@ -1,0 +1,67 @@
+-- Apply one stream entry (one batch of one system) exactly once, atomically.
+--
+-- XACK comes first and its answer is the guard: 0 means the entry was already acknowledged (applied
+-- by a consumer that held it before us, or dead-lettered), so applying it again would double-count.
+-- Being one script, a crash anywhere leaves either nothing done (the entry stays pending and is
+-- delivered again) or everything done.
+--
+-- KEYS: 1 stream, 2 raw events zset, 3 system meta hash, 4 partition stats hash,
+--       5.. counter containers and event_id dedupe markers (referenced by index below)
+-- ARGV: 1 group, 2 entry id, 3 event count of the entry, 4 raw cutoff ms, 5 raw ttl ms,
+--       6 dedupe ttl s, 7 container count C, then C pairs (key index, expire-at unix s),
+--       then contributions, each:
+--         guard key index (0: unconditional; else a dedupe marker that must not exist yet),
+--         newest ts ms, newest error ts ms (0: none), member count M, M pairs (score, member),
+--         increment count K, K triples (key index, field, amount)
+-- Returns {1, events applied} or {0, 0} when the entry had already been acknowledged.
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return {0, 0}
+end
+redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[3])
+
+local containers = tonumber(ARGV[7])
+local sums, members = {}, {}
+local applied, newest, newest_error = 0, 0, 0
+local i = 8 + 2 * containers
+while i <= #ARGV do
+  local guard = tonumber(ARGV[i])
+  local m = tonumber(ARGV[i + 3])
+  local k_at = i + 4 + 2 * m
+  local k = tonumber(ARGV[k_at])
+  if guard == 0 or redis.call('SET', KEYS[guard], '1', 'NX', 'EX', ARGV[6]) then
+    newest = math.max(newest, tonumber(ARGV[i + 1]))
+    newest_error = math.max(newest_error, tonumber(ARGV[i + 2]))
+    for j = i + 4, k_at - 1 do members[#members + 1] = ARGV[j] end
+    for j = k_at + 1, k_at + 3 * k, 3 do
+      local key = tonumber(ARGV[j])
+      local fields = sums[key]
+      if not fields then fields = {}; sums[key] = fields end
+      fields[ARGV[j + 1]] = (fields[ARGV[j + 1]] or 0) + tonumber(ARGV[j + 2])
+    end
+    applied = applied + m
+  end
+  i = k_at + 1 + 3 * k
+end
+
+for key, fields in pairs(sums) do
+  for f, n in pairs(fields) do redis.call('HINCRBY', KEYS[key], f, n) end
+end
+for j = 8, 7 + 2 * containers, 2 do
+  redis.call('EXPIREAT', KEYS[tonumber(ARGV[j])], ARGV[j + 1])
+end
+-- unpack() has a stack limit; 1000 values are 500 (score, member) pairs.
+for j = 1, #members, 1000 do
+  redis.call('ZADD', KEYS[2], unpack(members, j, math.min(j + 999, #members)))
+end
+if #members > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+end
+local function raise(field, value)
+  if value > tonumber(redis.call('HGET', KEYS[3], field) or '0') then
+    redis.call('HSET', KEYS[3], field, value)
+  end
+end
+if newest > 0 then raise('last_ts', newest) end
+if newest_error > 0 then raise('last_error_ts', newest_error) end
+return {1, applied}

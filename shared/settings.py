@@ -1,0 +1,101 @@
+"""The one configuration object of LSO: every field is read from an `LSO_`-prefixed variable.
+
+The README configuration table is checked against this class by `tests/shared/test_settings.py`.
+"""
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LSO_", frozen=True, extra="ignore")
+
+    redis_url: str = Field(
+        DEFAULT_REDIS_URL,
+        description="Redis/Valkey server. `lso up` starts an embedded Valkey when this is unset.",
+    )
+    redis_timeout_ms: int = Field(
+        2000, ge=50, le=60_000, description="Longest wait for one Redis call in the API."
+    )
+    partitions: int = Field(
+        1, ge=1, le=1024, description="Number of ingest streams; a system's partition is id mod N."
+    )
+
+    max_batch_events: int = Field(5000, ge=1, description="Most events in one POST.")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest request body, compressed and decompressed."
+    )
+    max_payload_bytes: int = Field(8192, ge=0, description="Largest serialized `payload` object.")
+    max_future_skew_s: int = Field(
+        300, ge=0, description="How far in the future an event `ts` may lie."
+    )
+
+    window_seconds: int = Field(
+        300, ge=10, le=86_400, description="Default health window (`?window_seconds=` overrides)."
+    )
+    degraded_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Error rate at or above which health is DEGRADED."
+    )
+    unhealthy_error_rate: float = Field(
+        0.5, ge=0, le=1, description="Error rate at or above which health is UNHEALTHY."
+    )
+
+    raw_retention_s: int = Field(
+        3600, ge=60, description="How long raw events stay in the per-system sorted set."
+    )
+    counter_retention_s: int = Field(
+        90_000,
+        ge=86_400,
+        description="How long time-bucketed counters are kept (at least the longest window).",
+    )
+    dedupe_ttl_s: int = Field(
+        86_400, ge=60, description="How long an `event_id` is remembered for de-duplication."
+    )
+    max_lag_events: int = Field(
+        2_000_000, ge=1, description="Backlog (events not yet applied) above which /readyz is 503."
+    )
+
+    worker_block_ms: int = Field(
+        1000, ge=10, le=30_000, description="How long one XREADGROUP waits for new entries."
+    )
+    worker_read_count: int = Field(
+        64, ge=1, le=10_000, description="Stream entries (batches) read per XREADGROUP."
+    )
+    claim_idle_ms: int = Field(
+        30_000, ge=100, description="Idle time after which another worker reclaims an entry."
+    )
+    max_deliveries: int = Field(
+        5, ge=1, description="Deliveries after which an entry moves to the dead-letter stream."
+    )
+    dead_letter_maxlen: int = Field(
+        100_000, ge=100, description="Approximate cap on each dead-letter stream."
+    )
+    trim_interval_s: float = Field(
+        5.0, gt=0, description="How often a worker trims acknowledged stream entries."
+    )
+    heartbeat_ttl_s: int = Field(
+        30, ge=2, description="A worker is considered dead after this long without a heartbeat."
+    )
+    shutdown_grace_s: float = Field(
+        10.0, gt=0, description="Time a stopping worker has to finish the batch in hand."
+    )
+
+    log_level: str = Field("INFO", description="Python logging level name.")
+
+    @model_validator(mode="after")
+    def _check_thresholds(self) -> "Settings":
+        if self.degraded_error_rate > self.unhealthy_error_rate:
+            raise ValueError("LSO_DEGRADED_ERROR_RATE must not exceed LSO_UNHEALTHY_ERROR_RATE")
+        if self.worker_block_ms >= self.claim_idle_ms:
+            raise ValueError("LSO_WORKER_BLOCK_MS must be below LSO_CLAIM_IDLE_MS")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Stream workers: drain the ingest streams and apply each batch exactly once."""

@@ -1,0 +1,206 @@
+"""The worker loop: `while not stopping: run_once()`.
+
+`run_once` reclaims entries of dead consumers when due, otherwise reads new ones, applies them
+(apply and XACK are one atomic step), and does the periodic upkeep: heartbeat, trimming of
+acknowledged entries, forgetting long-idle consumers. A Redis outage never ends the loop: it backs
+off (capped, jittered) and, once reconnected, first re-reads its own pending entries.
+"""
+
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import redis
+
+from shared import keys
+from shared.backoff import Backoff
+from shared.settings import Settings
+from worker import streams
+from worker.applier import Applier, Entry, Outcome, RedisApplier
+
+log = logging.getLogger("lso.worker")
+
+TRANSIENT_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+IDLE_CONSUMER_MS = 3_600_000
+
+
+def consumer_name() -> str:
+    """Unique per process and host, and never reused by a restarted process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Stats:
+    events: int = 0
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
+    reconnects: int = 0
+
+
+class Worker:
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        *,
+        name: str | None = None,
+        applier: Applier | None = None,
+        burst: bool = False,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.name = name or consumer_name()
+        self.applier: Applier = applier or RedisApplier(client, settings)
+        self.burst = burst
+        self.stopping = False
+        self.stats = Stats()
+        self._backoff = Backoff(cap_s=30.0)
+        self._read_own = True
+        self._groups_ready = False
+        self._claim_every_s = max(self.settings.claim_idle_ms / 2000, 0.05)
+        self._next_claim = 0.0 if burst else time.monotonic() + self._claim_every_s
+        self._claim_cursors = ["0-0"] * settings.partitions
+        self._next_trim = 0.0
+        self._next_heartbeat = 0.0
+
+    def stop(self) -> None:
+        """Finish the entries in hand, then leave the loop (safe to call from a signal handler)."""
+        self.stopping = True
+
+    def run(self) -> Stats:
+        log.info("worker %s starting on %d partition(s)", self.name, self.settings.partitions)
+        while not self.stopping:
+            self.run_once()
+        self._leave()
+        log.info(
+            "worker %s stopped: events=%d applied=%d duplicates=%d dead_lettered=%d failed=%d "
+            "reconnects=%d",
+            self.name,
+            self.stats.events,
+            self.stats.outcomes[Outcome.APPLIED],
+            self.stats.outcomes[Outcome.ALREADY_APPLIED],
+            self.stats.outcomes[Outcome.DEAD_LETTERED],
+            self.stats.outcomes[Outcome.FAILED],
+            self.stats.reconnects,
+        )
+        return self.stats
+
+    def run_once(self) -> None:
+        try:
+            if not self._groups_ready:
+                streams.ensure_groups(self.client, self.settings.partitions)
+                self._groups_ready = True
+            handled = self._claim_if_due() or self._read_and_apply()
+            self._upkeep()
+            self._backoff.reset()
+            if self.burst and not handled:
+                self.stopping = True
+        except TRANSIENT_ERRORS as exc:
+            self._pause_after(exc)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("consumer group missing (stream deleted?); recreating it")
+            self._groups_ready = False
+
+    def _pause_after(self, exc: Exception) -> None:
+        delay_s = self._backoff.next_delay_s()
+        self.stats.reconnects += 1
+        self._read_own = True
+        log.warning("store unavailable (%s); retrying in %.2f s", exc, delay_s)
+        deadline = time.monotonic() + delay_s
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.1, delay_s))
+
+    def _read_and_apply(self) -> bool:
+        s = self.settings
+        if self._read_own:
+            entries = streams.read(
+                self.client, self.name, s.partitions, s.worker_read_count, None, True
+            )
+            if not entries:
+                self._read_own = False
+                return True  # not idle yet: new entries come next
+        else:
+            entries = streams.read(
+                self.client, self.name, s.partitions, s.worker_read_count, s.worker_block_ms, False
+            )
+        self._apply(entries)
+        return bool(entries)
+
+    def _claim_if_due(self) -> bool:
+        if time.monotonic() < self._next_claim:
+            return False
+        claimed: list[Entry] = []
+        for p in range(self.settings.partitions):
+            cursor, entries = streams.claim(
+                self.client,
+                self.name,
+                p,
+                self.settings.claim_idle_ms,
+                self._claim_cursors[p],
+                self.settings.worker_read_count,
+            )
+            self._claim_cursors[p] = cursor
+            claimed += entries
+        if all(c == "0-0" for c in self._claim_cursors):
+            self._next_claim = time.monotonic() + self._claim_every_s
+        if not claimed:
+            return False
+        log.info("reclaimed %d idle entries", len(claimed))
+        counts = streams.delivery_counts(self.client, self.name, claimed)
+        fresh = []
+        for entry in claimed:
+            deliveries = counts.get(entry.entry_id, 1)
+            if deliveries > self.settings.max_deliveries:
+                reason = f"delivered {deliveries} times without being applied"
+                log.error("dead-lettering entry %s: %s", entry.entry_id, reason)
+                if self.applier.dead_letter(entry, reason, deliveries):
+                    self.stats.outcomes[Outcome.DEAD_LETTERED] += 1
+            else:
+                fresh.append(entry)
+        self._apply(fresh)
+        return True
+
+    def _apply(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        for result in self.applier.apply(entries):
+            self.stats.outcomes[result.outcome] += 1
+            self.stats.events += result.events
+
+    def _upkeep(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._heartbeat()
+            self._next_heartbeat = now + self.settings.heartbeat_ttl_s / 3
+        if now >= self._next_trim:
+            for p in range(self.settings.partitions):
+                streams.trim_acknowledged(self.client, p)
+                streams.forget_idle_consumers(self.client, p, IDLE_CONSUMER_MS)
+            self._next_trim = now + self.settings.trim_interval_s
+
+    def _heartbeat(self) -> None:
+        now_ms = int(time.time() * 1000)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(keys.WORKERS, {self.name: now_ms})
+        pipe.zremrangebyscore(
+            keys.WORKERS, "-inf", now_ms - 10 * self.settings.heartbeat_ttl_s * 1000
+        )
+        pipe.execute()
+
+    def _leave(self) -> None:
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            self.client.zrem(keys.WORKERS, self.name)
+
+
+def is_alive(client: redis.Redis, settings: Settings, host: str | None = None) -> bool:
+    """True when a worker on `host` (default: this host) sent a heartbeat within the TTL."""
+    prefix = f"{host or socket.gethostname()}:"
+    since_ms = int(time.time() * 1000) - settings.heartbeat_ttl_s * 1000
+    names: list[bytes] = client.zrangebyscore(keys.WORKERS, since_ms, "+inf")  # type: ignore[assignment]
+    return any(name.decode().startswith(prefix) for name in names)

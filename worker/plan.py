@@ -1,0 +1,124 @@
+"""Turn one decoded batch into the KEYS and ARGV of `shared/lua/apply.lua` (pure; no I/O).
+
+Events without an `event_id` are aggregated here, in Python, into one unconditional contribution
+(one increment per counter field instead of one per event). Each event with an `event_id` becomes
+its own contribution guarded by a dedupe marker, which the script checks and sets atomically.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import orjson
+
+from shared import keys
+from shared.buckets import ERRORS_FIELD, LEVELS, container_start, slot_index
+from shared.codec import Batch, CompactEvent
+from shared.settings import Settings
+from shared.sketch import bucket_of
+
+Arg = str | int | bytes
+
+
+@dataclass
+class _Contribution:
+    guard: int = 0
+    newest_ms: int = 0
+    newest_error_ms: int = 0
+    members: list[Arg] = field(default_factory=list)
+    counts: Counter[tuple[int, str, bool]] = field(default_factory=Counter)
+
+    def add(self, ref: str, event: CompactEvent) -> None:
+        self.newest_ms = max(self.newest_ms, event.ts_ms)
+        if event.is_error:
+            self.newest_error_ms = max(self.newest_error_ms, event.ts_ms)
+        self.members += [event.ts_ms, raw_member(ref, event)]
+        self.counts[(event.ts_ms // 1000, bucket_of(event.latency_ms), event.is_error)] += 1
+
+
+def raw_member(ref: str, event: CompactEvent) -> bytes:
+    """The sorted-set member of one raw event (its score is `ts_ms`); `ref` makes it unique."""
+    return orjson.dumps(
+        [
+            ref,
+            int(event.is_error),
+            event.latency_ms,
+            event.event_type,
+            event.stage,
+            event.run_id,
+            event.event_id,
+            event.payload,
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    keys: list[str]
+    args: list[Arg]
+
+
+def plan_apply(
+    batch: Batch, partition: int, entry_id: str, settings: Settings, now_ms: int
+) -> ApplyPlan:
+    sid = batch.system_id
+    key_list = [
+        keys.stream(partition),
+        keys.raw_events(partition, sid),
+        keys.system_meta(partition, sid),
+        keys.partition_stats(partition),
+    ]
+    positions: dict[str, int] = {}
+
+    def position(key: str) -> int:
+        """1-based KEYS index of `key`, appending it on first use."""
+        if key not in positions:
+            key_list.append(key)
+            positions[key] = len(key_list)
+        return positions[key]
+
+    plain = _Contribution()
+    guarded: list[_Contribution] = []
+    for index, event in enumerate(batch.events):
+        ref = f"{entry_id}/{index}"
+        if event.event_id is None:
+            plain.add(ref, event)
+        else:
+            one = _Contribution(guard=position(keys.dedupe(partition, sid, event.event_id)))
+            one.add(ref, event)
+            guarded.append(one)
+
+    expire_at: dict[int, int] = {}
+    body: list[Arg] = []
+    for contribution in ([plain] if plain.members else []) + guarded:
+        increments: list[Arg] = []
+        for (second, bucket, is_error), n in contribution.counts.items():
+            for level in LEVELS:
+                start = container_start(level, second)
+                key_pos = position(keys.counters(partition, sid, level.container_s, start))
+                expire_at[key_pos] = start + level.container_s + settings.counter_retention_s
+                slot = slot_index(level, second)
+                increments += [key_pos, f"{slot}:{bucket}", n]
+                if is_error:
+                    increments += [key_pos, f"{slot}:{ERRORS_FIELD}", n]
+        body += [
+            contribution.guard,
+            contribution.newest_ms,
+            contribution.newest_error_ms,
+            len(contribution.members) // 2,
+            *contribution.members,
+            len(increments) // 3,
+            *increments,
+        ]
+
+    head: list[Arg] = [
+        keys.GROUP,
+        entry_id,
+        len(batch.events),
+        now_ms - settings.raw_retention_s * 1000,
+        (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
+        settings.dedupe_ttl_s,
+        len(expire_at),
+    ]
+    for key_pos, at in expire_at.items():
+        head += [key_pos, at]
+    return ApplyPlan(keys=key_list, args=head + body)

@@ -1,0 +1,110 @@
+"""Thin readers over the ingest streams of one consumer: read, claim, and trim.
+
+Responses are normalised from redis-py's RESP3 shapes into lists of `Entry`.
+"""
+
+import logging
+from typing import Any
+
+import redis
+
+from shared import keys
+from worker.applier import Entry
+
+log = logging.getLogger("lso.worker")
+
+
+def _id_str(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def ensure_groups(client: redis.Redis, partitions: int) -> None:
+    """Create the consumer group on every stream, reading from the start (nothing is skipped)."""
+    for p in range(partitions):
+        try:
+            client.xgroup_create(keys.stream(p), keys.GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+def read(
+    client: redis.Redis, consumer: str, partitions: int, count: int, block_ms: int | None, own: bool
+) -> list[Entry]:
+    """New entries (`own=False`), or this consumer's own pending ones (`own=True`)."""
+    streams = {keys.stream(p): ("0" if own else ">") for p in range(partitions)}
+    reply = client.xreadgroup(keys.GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
+    partition_of = {keys.stream(p): p for p in range(partitions)}
+    entries = []
+    items: Any = reply.items() if isinstance(reply, dict) else (reply or [])
+    for stream_name, messages in items:
+        partition = partition_of[_id_str(stream_name)]
+        if isinstance(reply, dict) and messages and isinstance(messages[0], list):
+            messages = messages[0]  # RESP3 nests the message list one level deeper than RESP2
+        for message_id, fields in messages:
+            if fields is not None:  # None: a pending entry whose stream entry was deleted
+                entries.append(Entry(partition, _id_str(message_id), fields))
+    return entries
+
+
+def claim(
+    client: redis.Redis, consumer: str, partition: int, min_idle_ms: int, start: str, count: int
+) -> tuple[str, list[Entry]]:
+    """XAUTOCLAIM idle entries of dead or stuck consumers; returns (next cursor, entries)."""
+    reply = client.xautoclaim(
+        keys.stream(partition), keys.GROUP, consumer, min_idle_ms, start_id=start, count=count
+    )
+    cursor, messages = _id_str(reply[0]), reply[1]
+    deleted = reply[2] if len(reply) > 2 else []
+    if deleted:
+        log.error("%d pending entries of partition %d had been deleted", len(deleted), partition)
+    entries = [
+        Entry(partition, _id_str(mid), fields) for mid, fields in messages if fields is not None
+    ]
+    return cursor, entries
+
+
+def delivery_counts(client: redis.Redis, consumer: str, entries: list[Entry]) -> dict[str, int]:
+    """How often each (claimed, hence now ours) entry has been delivered."""
+    counts: dict[str, int] = {}
+    by_partition: dict[int, list[Entry]] = {}
+    for entry in entries:
+        by_partition.setdefault(entry.partition, []).append(entry)
+    for partition, group in by_partition.items():
+        ids = sorted((e.entry_id for e in group), key=_id_tuple)
+        rows = client.xpending_range(
+            keys.stream(partition), keys.GROUP, ids[0], ids[-1], len(ids) * 2, consumer
+        )
+        for row in rows:
+            counts[_id_str(row["message_id"])] = int(row["times_delivered"])  # type: ignore[arg-type]
+    return counts
+
+
+def trim_acknowledged(client: redis.Redis, partition: int) -> int:
+    """Remove entries every consumer has acknowledged; never a pending or undelivered one."""
+    name = keys.stream(partition)
+    groups = client.xinfo_groups(name)
+    group = next((g for g in groups if _id_str(g["name"]) == keys.GROUP), None)
+    if group is None:
+        return 0
+    floor = _id_str(group["last-delivered-id"])
+    pending = client.xpending(name, keys.GROUP)
+    if pending["pending"]:
+        oldest = _id_str(pending["min"])
+        floor = min(floor, oldest, key=_id_tuple)
+    if _id_tuple(floor) == (0, 0):
+        return 0
+    return int(client.xtrim(name, minid=floor))
+
+
+def forget_idle_consumers(client: redis.Redis, partition: int, idle_ms: int) -> None:
+    """Drop consumers (restarted workers) that own nothing and have been idle for long."""
+    name = keys.stream(partition)
+    for consumer in client.xinfo_consumers(name, keys.GROUP):
+        if int(consumer["pending"]) == 0 and int(consumer["idle"]) > idle_ms:
+            client.xgroup_delconsumer(name, keys.GROUP, str(_id_str(consumer["name"])))
