@@ -1,5 +1,7 @@
 """Dependencies of the route handlers, as `Annotated` aliases."""
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import redis.asyncio as aioredis
@@ -42,9 +44,16 @@ def _readiness(request: Request) -> Readiness:
     return readiness
 
 
+def _now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
 IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
 HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+# The current time; tests replace `app.state.clock` to put windows exactly where they want them.
+NowDep = Annotated[datetime, Depends(_now)]

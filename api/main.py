@@ -3,6 +3,7 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = async_client(settings)
         app.state.settings = settings
+        app.state.clock = lambda: datetime.now(UTC)
         app.state.redis = client
         app.state.registry = Registry(client)
         app.state.ingestor = Ingestor(client, settings)

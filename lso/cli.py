@@ -1,2 +1,114 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""The `lso` command: `lso up` (everything), `lso api`, `lso worker`."""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from shared.logs import configure
+from shared.settings import get_settings
+
+log = logging.getLogger("lso")
+
+
+def _up(args: argparse.Namespace) -> int:
+    from lso.supervisor import Supervisor, UpOptions
+
+    options = UpOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        api_processes=args.api_processes,
+        data_dir=Path(args.data_dir),
+        grace_s=get_settings().shutdown_grace_s,
+    )
+    return Supervisor(options).run()
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.processes,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(get_settings().shutdown_grace_s),
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from shared.redis_client import sync_client
+    from worker.consumer import Worker, is_alive
+
+    settings = get_settings()
+    client = sync_client(settings)
+    if args.check:
+        alive = is_alive(client, settings)
+        print("worker alive" if alive else "no live worker on this host")
+        return 0 if alive else 1
+    worker = Worker(client, settings, burst=args.burst)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if worker.stopping:
+            log.warning("second signal: exiting now; pending entries will be reclaimed")
+            os._exit(1)
+        log.info(
+            "stopping: finishing the entries in hand (grace %.0f s)", settings.shutdown_grace_s
+        )
+        worker.stop()
+        timer = threading.Timer(settings.shutdown_grace_s, os._exit, (1,))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    worker.run()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lso", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the store (embedded by default), the API and workers")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--workers", type=int, default=2, help="stream worker processes")
+    up.add_argument("--api-processes", type=int, default=1, help="uvicorn worker processes")
+    up.add_argument("--data-dir", default="./.lso", help="embedded store's data directory")
+    up.set_defaults(run=_up)
+
+    api = sub.add_parser("api", help="run the HTTP API (uses LSO_REDIS_URL)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--processes", type=int, default=1, help="uvicorn worker processes")
+    api.set_defaults(run=_api)
+
+    worker = sub.add_parser("worker", help="run one stream worker (uses LSO_REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="drain what is there, then exit")
+    worker.add_argument(
+        "--check", action="store_true", help="exit 0 if a worker on this host is alive, else 1"
+    )
+    worker.set_defaults(run=_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    configure(get_settings().log_level)
+    sys.exit(args.run(args))
+
+
+if __name__ == "__main__":
+    main()

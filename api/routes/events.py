@@ -1,9 +1,7 @@
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 
 from api.body import read_json_body
-from api.deps import IngestorDep, RegistryDep, SettingsDep
+from api.deps import IngestorDep, NowDep, RegistryDep, SettingsDep
 from api.routes.systems import SystemId
 from api.schemas.events import Accepted, batch_model
 from shared.codec import encode_batch
@@ -37,11 +35,12 @@ async def create_events(
     registry: RegistryDep,
     ingestor: IngestorDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
     await registry.require(system_id)
     body = await read_json_body(request, settings.max_body_bytes)
-    rows = ingestor.validate(system_id, body, datetime.now(UTC))
+    rows = ingestor.validate(system_id, body, now)
     entry = encode_batch(system_id, rows)
     accepted = len(rows)
     # Parsed objects must not live across the await: with many requests in flight they would

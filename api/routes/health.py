@@ -1,9 +1,8 @@
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import HealthReaderDep, RegistryDep, SettingsDep
+from api.deps import HealthReaderDep, NowDep, RegistryDep, SettingsDep
 from api.routes.systems import SystemId
 from api.schemas.health import Health
 
@@ -20,9 +19,10 @@ async def read_health(
     registry: RegistryDep,
     reader: HealthReaderDep,
     settings: SettingsDep,
+    now: NowDep,
     window_seconds: Annotated[int | None, Query(ge=10, le=86_400)] = None,
 ) -> Health:
     """Health over the last `window_seconds` of event time (default LSO_WINDOW_SECONDS)."""
     await registry.require(system_id)
     window_s = window_seconds or settings.window_seconds
-    return await reader.read(system_id, window_s, datetime.now(UTC))
+    return await reader.read(system_id, window_s, now)

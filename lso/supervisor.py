@@ -1,0 +1,134 @@
+"""`lso up`: run the store (embedded unless LSO_REDIS_URL is set), the API and N workers together.
+
+A child that dies is restarted with capped backoff; if the store dies everything stops. The first
+SIGINT/SIGTERM stops the children in order (API and workers first, so workers finish their batch,
+then the store, which fsyncs its AOF); a second signal kills them at once.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from lso.children import spawn
+from lso.embedded import EmbeddedValkey, data_dir_lock
+from shared.backoff import Backoff
+
+log = logging.getLogger("lso.up")
+
+POLL_S = 0.2
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restart_at: float = 0.0
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_s=1.0, cap_s=30.0))
+
+
+@dataclass
+class UpOptions:
+    host: str
+    port: int
+    workers: int
+    api_processes: int
+    data_dir: Path
+    grace_s: float
+
+
+class Supervisor:
+    def __init__(self, options: UpOptions) -> None:
+        self.options = options
+        self.stopping = False
+        self.killing = False
+        self.env = dict(os.environ)
+        lso = [sys.executable, "-m", "lso.cli"]
+        self.children = [
+            Child(
+                "api",
+                [
+                    *lso,
+                    "api",
+                    "--host",
+                    options.host,
+                    "--port",
+                    str(options.port),
+                    "--processes",
+                    str(options.api_processes),
+                ],
+            )
+        ] + [Child(f"worker-{i + 1}", [*lso, "worker"]) for i in range(options.workers)]
+        self.store: EmbeddedValkey | None = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            self.killing = True
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        lock = None
+        if "LSO_REDIS_URL" not in self.env:
+            lock = data_dir_lock(self.options.data_dir)
+            self.store = EmbeddedValkey(self.options.data_dir)
+            self.env["LSO_REDIS_URL"] = self.store.start(self.env)
+        try:
+            for child in self.children:
+                self._start(child)
+            log.info(
+                "LSO is up: API on http://%s:%d (docs at /docs), %d worker(s)",
+                self.options.host,
+                self.options.port,
+                self.options.workers,
+            )
+            return self._watch()
+        finally:
+            self._stop_all()
+            if lock is not None:
+                os.close(lock)
+
+    def _start(self, child: Child) -> None:
+        child.process = spawn(child.argv, self.env)
+        log.info("started %s (pid %d)", child.name, child.process.pid)
+
+    def _watch(self) -> int:
+        while not self.stopping:
+            if self.store and self.store.process and self.store.process.poll() is not None:
+                log.error(
+                    "the embedded store exited (code %s); stopping", self.store.process.poll()
+                )
+                return 1
+            now = time.monotonic()
+            for child in self.children:
+                code = child.process.poll() if child.process else None
+                if child.process is not None and code is not None:
+                    delay_s = child.backoff.next_delay_s()
+                    log.error("%s exited with %s; restarting in %.1f s", child.name, code, delay_s)
+                    child.process = None
+                    child.restart_at = now + delay_s
+                elif child.process is None and now >= child.restart_at:
+                    self._start(child)
+            time.sleep(POLL_S)
+        return 0
+
+    def _stop_all(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGKILL if self.killing else signal.SIGTERM)
+        deadline = time.monotonic() + self.options.grace_s + 5.0
+        for process in running:
+            while process.poll() is None:
+                if self.killing or time.monotonic() > deadline:
+                    process.kill()
+                time.sleep(0.05)
+        if self.store:
+            self.store.stop()
+        log.info("LSO stopped")

@@ -1,0 +1,95 @@
+"""Shared fixtures. Tests that touch Redis use a real server (`server_url`, parametrised over
+every server installed: Valkey always, Redis when present); `fake_client` is fakeredis, for speed
+only and never the only proof."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import fakeredis
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from shared.settings import Settings
+from tests.servers import Server, available
+from worker.consumer import Stats, Worker
+
+SERVERS = available()
+
+
+@pytest.fixture(scope="session", params=sorted(SERVERS))
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    srv = Server(SERVERS[request.param]).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def server_url(server: Server) -> str:
+    """A real server, emptied before the test."""
+    client = redis.Redis.from_url(server.url)
+    client.flushall()
+    client.close()
+    return server.url
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    defaults: dict[str, Any] = {
+        "redis_url": url,
+        "worker_block_ms": 50,
+        "claim_idle_ms": 60_000,
+        "trim_interval_s": 0.01,
+    }
+    return Settings(**{**defaults, **overrides})
+
+
+@pytest.fixture
+def settings(server_url: str) -> Settings:
+    return make_settings(server_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[redis.Redis]:
+    c = redis.Redis.from_url(settings.redis_url, protocol=3)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def fake_client() -> redis.Redis:
+    return fakeredis.FakeRedis(protocol=3)
+
+
+class Clock:
+    """A settable clock for the API (`app.state.clock`)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=500_000)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def api(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=True) as test_client:
+        test_client.app.state.clock = clock  # type: ignore[attr-defined]
+        yield test_client
+
+
+@pytest.fixture
+def drain(settings: Settings, client: redis.Redis) -> Callable[..., Stats]:
+    """Run a burst worker: apply everything in the streams, then return its stats."""
+
+    def run(**overrides: Any) -> Stats:
+        s = settings.model_copy(update=overrides) if overrides else settings
+        return Worker(client, s, burst=True).run()
+
+    return run

@@ -1,0 +1,18 @@
+import pytest
+
+from shared.verdict import Verdict, judge
+
+
+@pytest.mark.parametrize(
+    ("total", "errors", "verdict", "reason"),
+    [
+        (0, 0, Verdict.NO_DATA, "no events in the last 300 s"),
+        (100, 4, Verdict.OK, "within thresholds: error rate 0.04 < 0.05"),
+        (100, 5, Verdict.DEGRADED, "error rate 0.05 ≥ 0.05"),
+        (100, 12, Verdict.DEGRADED, "error rate 0.12 ≥ 0.05"),
+        (100, 50, Verdict.UNHEALTHY, "error rate 0.5 ≥ 0.5"),
+        (3, 3, Verdict.UNHEALTHY, "error rate 1 ≥ 0.5"),
+    ],
+)
+def test_default_thresholds(total: int, errors: int, verdict: Verdict, reason: str) -> None:
+    assert judge(total, errors, 300, 0.05, 0.5) == (verdict, reason)
