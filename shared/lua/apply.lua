@@ -14,12 +14,33 @@
 --         newest ts ms, newest error ts ms (0: none), member count M, M pairs (score, member),
 --         increment count K, K triples (key index, field, amount)
 -- Returns {1, events applied} or {0, 0} when the entry had already been acknowledged.
+--
+-- A runtime error inside a script does NOT undo the writes made before it, so every key is
+-- type-checked before the first write: a wrong-typed key fails the whole entry untouched (it stays
+-- pending, is retried, and dead-lettered after LSO_MAX_DELIVERIES) instead of half-applying it.
+local function expect(index, wanted)
+  local t = redis.call('TYPE', KEYS[index])['ok']
+  if t ~= 'none' and t ~= wanted then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[index] .. ' is a ' .. t .. ', expected ' .. wanted)
+  end
+end
+local containers = tonumber(ARGV[7])
+local bad = expect(2, 'zset') or expect(3, 'hash') or expect(4, 'hash')
+for j = 8, 7 + 2 * containers, 2 do bad = bad or expect(tonumber(ARGV[j]), 'hash') end
+local c = 8 + 2 * containers
+while c <= #ARGV and not bad do
+  local guard = tonumber(ARGV[c])
+  if guard ~= 0 then bad = expect(guard, 'string') end
+  local k_at = c + 4 + 2 * tonumber(ARGV[c + 3])
+  c = k_at + 1 + 3 * tonumber(ARGV[k_at])
+end
+if bad then return bad end
+
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return {0, 0}
 end
 redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[3])
 
-local containers = tonumber(ARGV[7])
 local sums, members = {}, {}
 local applied, newest, newest_error = 0, 0, 0
 local i = 8 + 2 * containers
