@@ -60,6 +60,7 @@ class Worker:
         self.stats = Stats()
         self._backoff = Backoff(cap_s=30.0)
         self._read_own = True
+        self._history = ["0"] * settings.partitions
         self._groups_ready = False
         self._claim_every_s = max(self.settings.claim_idle_ms / 2000, 0.05)
         self._next_claim = 0.0 if burst else time.monotonic() + self._claim_every_s
@@ -111,6 +112,7 @@ class Worker:
         delay_s = self._backoff.next_delay_s()
         self.stats.reconnects += 1
         self._read_own = True
+        self._history = ["0"] * self.settings.partitions
         log.warning("store unavailable (%s); retrying in %.2f s", exc, delay_s)
         deadline = time.monotonic() + delay_s
         while not self.stopping and time.monotonic() < deadline:
@@ -119,15 +121,20 @@ class Worker:
     def _read_and_apply(self) -> bool:
         s = self.settings
         if self._read_own:
+            # Walk our own pending entries once, advancing a cursor: an entry that fails stays
+            # pending and is retried later through XAUTOCLAIM, which counts its deliveries, rather
+            # than being re-read here in a hot loop.
             entries = streams.read(
-                self.client, self.name, s.partitions, s.worker_read_count, None, True
+                self.client, self.name, s.partitions, s.worker_read_count, None, self._history
             )
             if not entries:
                 self._read_own = False
                 return True  # not idle yet: new entries come next
+            for entry in entries:
+                self._history[entry.partition] = entry.entry_id
         else:
             entries = streams.read(
-                self.client, self.name, s.partitions, s.worker_read_count, s.worker_block_ms, False
+                self.client, self.name, s.partitions, s.worker_read_count, s.worker_block_ms
             )
         self._apply(entries)
         return bool(entries)
@@ -194,8 +201,11 @@ class Worker:
         pipe.execute()
 
     def _leave(self) -> None:
-        with contextlib.suppress(*TRANSIENT_ERRORS):
+        # Best effort: a store that is gone now is no reason to fail a clean stop.
+        with contextlib.suppress(redis.RedisError):
             self.client.zrem(keys.WORKERS, self.name)
+            for p in range(self.settings.partitions):
+                streams.trim_acknowledged(self.client, p)
 
 
 def is_alive(client: redis.Redis, settings: Settings, host: str | None = None) -> bool:

@@ -4,6 +4,7 @@ Responses are normalised from redis-py's RESP3 shapes into lists of `Entry`.
 """
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -34,10 +35,16 @@ def ensure_groups(client: redis.Redis, partitions: int) -> None:
 
 
 def read(
-    client: redis.Redis, consumer: str, partitions: int, count: int, block_ms: int | None, own: bool
+    client: redis.Redis,
+    consumer: str,
+    partitions: int,
+    count: int,
+    block_ms: int | None,
+    history: Sequence[str] | None = None,
 ) -> list[Entry]:
-    """New entries (`own=False`), or this consumer's own pending ones (`own=True`)."""
-    streams = {keys.stream(p): ("0" if own else ">") for p in range(partitions)}
+    """New entries, or with `history` (one id per partition) this consumer's own pending entries
+    after those ids: what it held when it lost its connection."""
+    streams = {keys.stream(p): (">" if history is None else history[p]) for p in range(partitions)}
     reply = client.xreadgroup(keys.GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
     partition_of = {keys.stream(p): p for p in range(partitions)}
     entries = []
@@ -99,7 +106,7 @@ def trim_acknowledged(client: redis.Redis, partition: int) -> int:
         floor = min(floor, oldest, key=_id_tuple)
     if _id_tuple(floor) == (0, 0):
         return 0
-    return int(client.xtrim(name, minid=floor))
+    return int(client.xtrim(name, minid=floor, approximate=False))
 
 
 def forget_idle_consumers(client: redis.Redis, partition: int, idle_ms: int) -> None:

@@ -19,7 +19,7 @@ def store(request: pytest.FixtureRequest, settings: Settings) -> redis.Redis:
 
 def deliver(store: redis.Redis, consumer: str = "c1") -> list[Entry]:
     streams.ensure_groups(store, 1)
-    return streams.read(store, consumer, 1, 100, None, own=False)
+    return streams.read(store, consumer, 1, 100, None)
 
 
 def test_each_entry_is_applied_once_even_when_delivered_twice(

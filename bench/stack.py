@@ -1,0 +1,188 @@
+"""The LSO stack under test: embedded Valkey, one `lso api` and one `lso worker` process.
+
+Everything is started by `Stack.start()` and stopped by `Stack.close()` (API first, then the
+worker, then the store), whatever happened in between.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import redis
+
+from bench.procs import spawn, stop
+from lso.embedded import EmbeddedValkey, free_port
+from shared import keys
+
+PARTITIONS = 1
+STOP_GRACE_S = 15.0
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _lso_command() -> list[str]:
+    script = Path(sys.executable).with_name("lso")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "lso.cli"]
+
+
+def _child_env(redis_url: str) -> dict[str, str]:
+    """The caller's environment without its LSO_ settings: every run uses the defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSO_")}
+    env.update(LSO_REDIS_URL=redis_url, LSO_PARTITIONS=str(PARTITIONS), LSO_LOG_LEVEL="INFO")
+    return env
+
+
+class Stack:
+    def __init__(self, work_dir: Path, logs_dir: Path) -> None:
+        self.work_dir = work_dir
+        self.logs_dir = logs_dir
+        self.valkey = EmbeddedValkey(work_dir / "valkey")
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.store: redis.Redis | None = None
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.exit_codes: dict[str, int | None] = {}
+        self._logs: list[IO[bytes]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        url = self.valkey.start(dict(os.environ))
+        self.store = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+        env = _child_env(url)
+        lso = _lso_command()
+        self._spawn("api", [*lso, "api", "--host", "127.0.0.1", "--port", str(self.port)], env)
+        self._spawn("worker", [*lso, "worker"], env)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.check_alive()
+            try:
+                status, body = self.request("GET", "/readyz", timeout_s=1)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"/readyz not ready after {timeout_s:.0f} s; see {self.logs_dir}")
+            time.sleep(0.1)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.logs_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in close())
+        self._logs.append(log)
+        self.procs[name] = spawn(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def close(self) -> None:
+        for name in ("api", "worker"):
+            proc = self.procs.get(name)
+            if proc is not None:
+                self.exit_codes[name] = stop(proc, name, STOP_GRACE_S)
+        if self.store is not None:
+            self.store.close()
+        self.valkey.stop()
+        if self.valkey.process is not None:
+            self.exit_codes["valkey"] = self.valkey.process.returncode
+        for log in self._logs:
+            log.close()
+        valkey_log = self.valkey.data_dir / "valkey.log"
+        if valkey_log.exists():
+            shutil.copy(valkey_log, self.logs_dir / "valkey.log")
+
+    def __enter__(self) -> "Stack":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise StackError(f"`lso {name}` exited with {proc.returncode}; see {self.logs_dir}")
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, body: Any = None, timeout_s: float = 10.0
+    ) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        try:
+            payload = None if body is None else json.dumps(body).encode()
+            headers = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+        finally:
+            conn.close()
+
+    def register(self, name: str) -> int:
+        status, body = self.request("POST", "/systems", {"name": name})
+        if status not in (200, 201):
+            raise StackError(f"POST /systems answered {status}: {body}")
+        return int(body["system_id"])
+
+    def health(self, system_id: int, window_s: int | None = None) -> dict[str, Any]:
+        query = f"?window_seconds={window_s}" if window_s else ""
+        status, body = self.request("GET", f"/systems/{system_id}/health{query}")
+        if status != 200:
+            raise StackError(f"GET health answered {status}: {body}")
+        return dict(body)
+
+    # -- store -----------------------------------------------------------------------------------
+
+    def _redis(self) -> redis.Redis:
+        if self.store is None:
+            raise StackError("stack not started")
+        return self.store
+
+    def counts(self) -> tuple[int, int]:
+        """(events appended by the API, events applied or dead-lettered by workers), all time."""
+        events_in = events_out = 0
+        for p in range(PARTITIONS):
+            got_in, got_out = self._redis().hmget(keys.partition_stats(p), ["events_in", "events_out"])
+            events_in += int(got_in or 0)
+            events_out += int(got_out or 0)
+        return events_in, events_out
+
+    def dead_letters(self) -> int:
+        return sum(int(self._redis().xlen(keys.dead_letters(p))) for p in range(PARTITIONS))
+
+    def drain(self, timeout_s: float) -> float:
+        """Wait until every appended event is applied; returns the seconds it took. The exact
+        counters are read from the store (/readyz caches its answer for a second)."""
+        start = time.monotonic()
+        while True:
+            self.check_alive()
+            events_in, events_out = self.counts()
+            if events_out >= events_in:
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout_s:
+                raise StackError(
+                    f"backlog of {events_in - events_out} events not drained in {timeout_s:.0f} s"
+                )
+            time.sleep(0.05)
+
+    def readyz(self) -> dict[str, Any]:
+        status, body = self.request("GET", "/readyz")
+        return {"status_code": status, **(body or {})}
+
+    def server_version(self) -> str:
+        info = self._redis().info("server")
+        if "valkey_version" in info:
+            return f"valkey {info['valkey_version']}"
+        return f"{info.get('server_name', 'redis')} {info.get('redis_version', '?')}"
