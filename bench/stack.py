@@ -154,7 +154,9 @@ class Stack:
         """(events appended by the API, events applied or dead-lettered by workers), all time."""
         events_in = events_out = 0
         for p in range(PARTITIONS):
-            got_in, got_out = self._redis().hmget(keys.partition_stats(p), ["events_in", "events_out"])
+            got_in, got_out = self._redis().hmget(
+                keys.partition_stats(p), ["events_in", "events_out"]
+            )
             events_in += int(got_in or 0)
             events_out += int(got_out or 0)
         return events_in, events_out

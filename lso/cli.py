@@ -48,13 +48,19 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import redis
+
     from shared.redis_client import sync_client
     from worker.consumer import Worker, is_alive
 
     settings = get_settings()
     client = sync_client(settings)
     if args.check:
-        alive = is_alive(client, settings)
+        try:
+            alive = is_alive(client, settings)
+        except redis.RedisError as exc:
+            print(f"store unreachable: {exc}")
+            return 1
         print("worker alive" if alive else "no live worker on this host")
         return 0 if alive else 1
     worker = Worker(client, settings, burst=args.burst)
