@@ -7,9 +7,11 @@ See bench/README.md for what is measured and how to read the results.
 
 import argparse
 import json
+import re
 import signal
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,10 @@ from bench.stack import Stack, StackError
 SIZES = (1, 10, 100, 1000)
 EVENT_TYPES = ("extract", "transform", "load", "publish")
 ACCOUNTING_WINDOW_S = 86_400
-LOG_MARKERS = (" ERROR ", " CRITICAL ", "Traceback")
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
+_BAD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
+# uvicorn re-raises SIGTERM after a graceful shutdown, so the API then dies "by" the signal.
+_CLEAN_EXITS = (0, -signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -171,19 +176,34 @@ class Bench:
         }
 
 
+def _records(lines: list[str]) -> list[list[str]]:
+    """Log records: a line with a timestamp starts one, traceback lines continue it."""
+    records: list[list[str]] = []
+    for line in lines:
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    return records
+
+
 def scan_logs(logs_dir: Path) -> list[str]:
+    """One problem line per distinct (level, message, exception) among ERROR/WARNING records."""
     problems = []
     for name in ("api", "worker"):
         path = logs_dir / f"{name}.log"
         if not path.exists():
             continue
-        lines = path.read_text(errors="replace").splitlines()
-        bad = [ln for ln in lines if any(m in ln for m in LOG_MARKERS)]
-        warnings = [ln for ln in lines if " WARNING " in ln]
-        if bad:
-            problems.append(f"{name}.log: {len(bad)} error line(s), first: {bad[0].strip()!r}")
-        if warnings:
-            problems.append(f"{name}.log: {len(warnings)} warning(s), first: {warnings[0]!r}")
+        seen: Counter[str] = Counter()
+        for record in _records(path.read_text(errors="replace").splitlines()):
+            head = _RECORD_START.sub("", record[0]).strip()
+            level = head.split(" ", 1)[0]
+            if level not in _BAD_LEVELS and not any("Traceback" in ln for ln in record):
+                continue
+            message = head.split("] ", 1)[-1]
+            exception = record[-1].strip() if len(record) > 1 else ""
+            seen[f"{level} {message!r}" + (f" ending in {exception!r}" if exception else "")] += 1
+        problems += [f"{name}.log: {n}x {what}" for what, n in seen.most_common()]
     return problems
 
 
@@ -246,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     problems += [
         f"`{name}` exit code on SIGTERM: {'killed' if code is None else code}"
         for name, code in stack.exit_codes.items()
-        if code != 0
+        if code not in _CLEAN_EXITS
     ]
     result = {
         "started_at": started.isoformat().replace("+00:00", "Z"),
