@@ -1,0 +1,29 @@
+"""Request builders for the API tests."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def event(
+    ts: datetime, *, status: str = "ok", latency_ms: float = 12.5, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "ts": ts.isoformat(),
+        "event_type": "load",
+        "status": status,
+        "latency_ms": latency_ms,
+        **extra,
+    }
+
+
+def register(api: TestClient, name: str = "orders-etl") -> int:
+    response = api.post("/systems", json={"name": name})
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["system_id"])
+
+
+def post_events(api: TestClient, system_id: int, events: list[dict[str, Any]]) -> None:
+    response = api.post(f"/systems/{system_id}/events", json={"events": events})
+    assert response.status_code == 202, response.text
