@@ -7,11 +7,9 @@ See bench/README.md for what is measured and how to read the results.
 
 import argparse
 import json
-import re
 import signal
 import sys
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,13 +17,12 @@ from types import FrameType
 from typing import Any
 
 from bench import report, wrk
+from bench.logs import scan_logs
 from bench.stack import Stack, StackError
 
 SIZES = (1, 10, 100, 1000)
 EVENT_TYPES = ("extract", "transform", "load", "publish")
 ACCOUNTING_WINDOW_S = 86_400
-_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
-_BAD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 # uvicorn re-raises SIGTERM after a graceful shutdown, so the API then dies "by" the signal.
 _CLEAN_EXITS = (0, -signal.SIGTERM)
 
@@ -114,8 +111,11 @@ class Bench:
         return row
 
     def health(self, system_id: int, conns: int, duration_s: float) -> dict[str, Any]:
+        window_total = int(self.stack.health(system_id)["total"])
         res = self._wrk(f"/systems/{system_id}/health", "GET", None, conns, duration_s)
-        return self._row("health", None, conns, res)
+        row = self._row("health", None, conns, res)
+        row["window_total"] = window_total  # events in the default window while reading
+        return row
 
     def warm_up(self) -> None:
         system_id = self.stack.register("bench-warmup")
@@ -176,37 +176,6 @@ class Bench:
         }
 
 
-def _records(lines: list[str]) -> list[list[str]]:
-    """Log records: a line with a timestamp starts one, traceback lines continue it."""
-    records: list[list[str]] = []
-    for line in lines:
-        if _RECORD_START.match(line) or not records:
-            records.append([line])
-        else:
-            records[-1].append(line)
-    return records
-
-
-def scan_logs(logs_dir: Path) -> list[str]:
-    """One problem line per distinct (level, message, exception) among ERROR/WARNING records."""
-    problems = []
-    for name in ("api", "worker"):
-        path = logs_dir / f"{name}.log"
-        if not path.exists():
-            continue
-        seen: Counter[str] = Counter()
-        for record in _records(path.read_text(errors="replace").splitlines()):
-            head = _RECORD_START.sub("", record[0]).strip()
-            level = head.split(" ", 1)[0]
-            if level not in _BAD_LEVELS and not any("Traceback" in ln for ln in record):
-                continue
-            message = head.split("] ", 1)[-1]
-            exception = record[-1].strip() if len(record) > 1 else ""
-            seen[f"{level} {message!r}" + (f" ending in {exception!r}" if exception else "")] += 1
-        problems += [f"{name}.log: {n}x {what}" for what, n in seen.most_common()]
-    return problems
-
-
 def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per figure instead of 10 s")
@@ -229,14 +198,16 @@ def parse_args(argv: list[str] | None) -> Options:
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the stack
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through the `with` blocks that stop the stack
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     wrk_path = wrk.find_wrk()
-    signal.signal(signal.SIGTERM, _terminate)
+    # Also when started with SIGINT ignored (a background job of a non-interactive shell).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     started = datetime.now(UTC).replace(microsecond=0)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     logs_dir = opts.out / f"logs-{stamp}"

@@ -10,7 +10,7 @@ Spawn = Callable[..., Popen[bytes]]
 
 @pytest.fixture
 def spawn() -> Iterator[Spawn]:
-    """`spawn("worker", env={...})`: an `lso` process that is stopped after the test at the latest."""
+    """`spawn("worker", env={...})`: an `lso` process, stopped after the test at the latest."""
     started: list[Popen[bytes]] = []
 
     def start(*args: str, env: dict[str, str]) -> Popen[bytes]:

@@ -7,8 +7,8 @@ import redis
 
 from shared import keys
 from tests.factories import append, now_ms, row, totals
-from tests.lso.processes import output, run_lso, stop, wait_for
 from tests.lso.conftest import Spawn
+from tests.lso.processes import output, run_lso, stop, wait_for
 from tests.worker.test_consumer import fill
 from worker import streams
 

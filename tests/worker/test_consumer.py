@@ -17,7 +17,7 @@ from worker.consumer import Stats, Worker, is_alive
 
 
 def fill(client: redis.Redis, systems: int, batches: int, size: int) -> dict[int, tuple[int, int]]:
-    """Append `batches` batches of `size` events (every 7th an error) per system; expected totals."""
+    """Append `batches` batches of `size` events (every 7th an error) per system; the totals."""
     expected: dict[int, tuple[int, int]] = {}
     ts = now_ms()
     for sid in range(1, systems + 1):

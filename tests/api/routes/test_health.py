@@ -1,4 +1,4 @@
-"""GET /systems/{id}/health: window edges on event time, verdicts, isolation, percentile accuracy."""
+"""GET /systems/{id}/health: window edges, verdicts, isolation, percentile accuracy."""
 
 import math
 import random

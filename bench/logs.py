@@ -1,0 +1,39 @@
+"""Problems in the logs of `lso api` and `lso worker` (format of shared/logs.py)."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
+_BAD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
+
+
+def _records(lines: list[str]) -> list[list[str]]:
+    """Log records: a line with a timestamp starts one, traceback lines continue it."""
+    records: list[list[str]] = []
+    for line in lines:
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    return records
+
+
+def scan_logs(logs_dir: Path) -> list[str]:
+    """One problem line per distinct (level, message, exception) among ERROR/WARNING records."""
+    problems = []
+    for name in ("api", "worker"):
+        path = logs_dir / f"{name}.log"
+        if not path.exists():
+            continue
+        seen: Counter[str] = Counter()
+        for record in _records(path.read_text(errors="replace").splitlines()):
+            head = _RECORD_START.sub("", record[0]).strip()
+            level = head.split(" ", 1)[0]
+            if level not in _BAD_LEVELS and not any("Traceback" in ln for ln in record):
+                continue
+            message = head.split("] ", 1)[-1]
+            exception = record[-1].strip() if len(record) > 1 else ""
+            seen[f"{level} {message!r}" + (f" ending in {exception!r}" if exception else "")] += 1
+        problems += [f"{name}.log: {n}x {what}" for what, n in seen.most_common()]
+    return problems
