@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from shared import keys
-from shared.buckets import ERRORS_FIELD, LEVELS, container_start, slot_index
+from shared.buckets import ERRORS_FIELD, LEVELS, Level, container_start, slot_index
 from shared.codec import Batch, CompactEvent
 from shared.settings import Settings
 from shared.sketch import bucket_of
@@ -25,14 +25,18 @@ class _Contribution:
     newest_ms: int = 0
     newest_error_ms: int = 0
     members: list[Arg] = field(default_factory=list)
-    counts: Counter[tuple[int, str, bool]] = field(default_factory=Counter)
+    counts: Counter[tuple[int, str]] = field(default_factory=Counter)  # (second, bucket)
+    errors: Counter[int] = field(default_factory=Counter)  # second
 
     def add(self, ref: str, event: CompactEvent) -> None:
         self.newest_ms = max(self.newest_ms, event.ts_ms)
         if event.is_error:
             self.newest_error_ms = max(self.newest_error_ms, event.ts_ms)
         self.members += [event.ts_ms, raw_member(ref, event)]
-        self.counts[(event.ts_ms // 1000, bucket_of(event.latency_ms), event.is_error)] += 1
+        second = event.ts_ms // 1000
+        self.counts[(second, bucket_of(event.latency_ms))] += 1
+        if event.is_error:
+            self.errors[second] += 1
 
 
 def raw_member(ref: str, event: CompactEvent) -> bytes:
@@ -88,18 +92,26 @@ def plan_apply(
             guarded.append(one)
 
     expire_at: dict[int, int] = {}
+
+    def container(level: Level, second: int) -> int:
+        """KEYS position of the container holding `second` at `level`, noting its expiry."""
+        start = container_start(level, second)
+        key_pos = position(keys.counters(partition, sid, level.container_s, start))
+        expire_at[key_pos] = start + level.container_s + settings.counter_retention_s
+        return key_pos
+
     body: list[Arg] = []
     for contribution in ([plain] if plain.members else []) + guarded:
-        increments: list[Arg] = []
-        for (second, bucket, is_error), n in contribution.counts.items():
+        sums: Counter[tuple[int, str]] = Counter()  # (key position, field) -> amount
+        for (second, bucket), n in contribution.counts.items():
             for level in LEVELS:
-                start = container_start(level, second)
-                key_pos = position(keys.counters(partition, sid, level.container_s, start))
-                expire_at[key_pos] = start + level.container_s + settings.counter_retention_s
-                slot = slot_index(level, second)
-                increments += [key_pos, f"{slot}:{bucket}", n]
-                if is_error:
-                    increments += [key_pos, f"{slot}:{ERRORS_FIELD}", n]
+                sums[(container(level, second), f"{slot_index(level, second)}:{bucket}")] += n
+        for second, n in contribution.errors.items():
+            for level in LEVELS:
+                sums[(container(level, second), f"{slot_index(level, second)}:{ERRORS_FIELD}")] += n
+        increments: list[Arg] = []
+        for (key_pos, name), n in sums.items():
+            increments += [key_pos, name, n]
         body += [
             contribution.guard,
             contribution.newest_ms,
