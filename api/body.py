@@ -7,6 +7,7 @@ a small gzip bomb cannot expand past the limit (decompression stops at limit + 1
 import zlib
 
 from fastapi import HTTPException, Request
+from starlette.requests import ClientDisconnect
 
 JSON_TYPES = ("application/json",)
 
@@ -30,11 +31,16 @@ async def read_json_body(request: Request, max_bytes: int) -> bytes:
 
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client is gone and will never read an answer; nothing was stored. 400, not a 500
+        # with a stack trace in the log.
+        raise HTTPException(400, "client disconnected before sending the whole body") from None
     body = b"".join(chunks)
     if encoding == "gzip":
         body = _gunzip(body, max_bytes)

@@ -128,6 +128,13 @@ def markdown(result: dict[str, Any]) -> str:
             f"{acc['events_appended']:,}, 2xx events counted by wrk {acc['wrk_events']:,}, "
             f"dead letters {acc['dead_letters']}"
         )
+    store = result["store_at_end"]
+    lines += [
+        "",
+        f"Store at the end: {store['used_memory_human']} used (peak "
+        f"{store['used_memory_peak_human']}), {store['aof_rewrites']} AOF rewrites, "
+        f"{store['keys']:,} keys.",
+    ]
     if result["problems"]:
         lines += ["", "Problems seen:", ""]
         lines += [f"- {p}" for p in result["problems"]]

@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(rows)
                 accounting.append(acc)
             machine = report.machine_info(stack.server_version(), wrk.version(wrk_path))
+            store = stack.store_stats()
     except KeyboardInterrupt:
         print("bench: interrupted; every child process was stopped", file=sys.stderr)
         return 130
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "summary": report.aggregate(runs),
         "accounting": accounting,
+        "store_at_end": store,
         "problems": problems,
         "runs": runs,
     }

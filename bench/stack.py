@@ -183,6 +183,11 @@ class Stack:
         status, body = self.request("GET", "/readyz")
         return {"status_code": status, **(body or {})}
 
+    def store_stats(self) -> dict[str, Any]:
+        info = self._redis().info()
+        wanted = ("used_memory_human", "used_memory_peak_human", "aof_rewrites")
+        return {**{k: info.get(k) for k in wanted}, "keys": info.get("db0", {}).get("keys", 0)}
+
     def server_version(self) -> str:
         info = self._redis().info("server")
         if "valkey_version" in info:
