@@ -1,6 +1,7 @@
 """Exception handlers: a store outage is a 503 with Retry-After, never a 500."""
 
 import logging
+import math
 from typing import Any
 
 import redis.exceptions as rex
@@ -8,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from api.ingest import StoreNotDurable
 
 log = logging.getLogger("lso.api")
 
@@ -23,13 +26,23 @@ def is_store_unavailable(exc: Exception) -> bool:
     return isinstance(exc, rex.ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
 
 
+def retry_later(status_code: int, detail: str, retry_after_s: float) -> JSONResponse:
+    """A 429 or 503 telling the client when to retry (whole seconds, at least 1)."""
+    return JSONResponse(
+        {"detail": detail},
+        status_code=status_code,
+        headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
+    )
+
+
 def store_unavailable_response(exc: Exception) -> JSONResponse:
     log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
-    return JSONResponse(
-        {"detail": "the store is unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
+    return retry_later(503, "the store is unavailable; retry later", RETRY_AFTER_S)
+
+
+async def _on_not_durable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("durable ack failed: %s", exc)
+    return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)
 
 
 async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
@@ -49,4 +62,5 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(rex.RedisError, _on_redis_error)
+    app.add_exception_handler(StoreNotDurable, _on_not_durable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

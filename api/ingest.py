@@ -12,9 +12,10 @@ import orjson
 import redis.asyncio as aioredis
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from redis.exceptions import ResponseError
 
 from api.schemas.events import Event, batch_model
-from shared import keys
+from shared import keys, scripts
 from shared.settings import Settings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,6 +27,8 @@ class Ingestor:
         self._client = client
         self._settings = settings
         self.model = batch_model(settings.max_batch_events)
+        self._ingest = client.register_script(scripts.source(scripts.INGEST))
+        self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
 
     def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:
         """Compact rows of a valid batch; raises RequestValidationError naming every bad field."""
@@ -69,13 +72,76 @@ class Ingestor:
             raise RequestValidationError(errors)
         return rows
 
-    async def append(self, system_id: int, entry: dict[bytes, bytes], events: int) -> None:
-        """Append one encoded batch and count its events, in one MULTI (same hash slot)."""
+    async def append(
+        self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
+    ) -> float:
+        """Append one encoded batch and count its events, atomically, unless the system is over
+        its rate limit. Returns 0.0 when appended, else the seconds until it may send again.
+
+        With LSO_DURABLE_ACK it returns only once the store fsynced the write (WAITAOF); a store
+        that cannot confirm raises StoreNotDurable (a 503: the client retries, and its
+        Idempotency-Key or event ids keep the retry from counting twice).
+        """
         partition = keys.partition_of(system_id, self._settings.partitions)
-        pipe = self._client.pipeline(transaction=True)
-        pipe.xadd(keys.stream(partition), entry)  # type: ignore[arg-type]
-        pipe.hincrby(keys.partition_stats(partition), "events_in", events)
-        await pipe.execute()
+        capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
+        fields: list[bytes] = [b for pair in entry.items() for b in pair]
+        appended, value = await self._ingest(
+            keys=[
+                keys.stream(partition),
+                keys.partition_stats(partition),
+                keys.rate_bucket(partition, system_id),
+            ],
+            args=[events, repr(rate_per_s), repr(capacity), *fields],
+        )
+        if not appended:
+            return int(value) / 1000
+        if self._settings.durable_ack:
+            await self._wait_for_fsync()
+        return 0.0
+
+    async def _wait_for_fsync(self) -> None:
+        if self._fsync_always is None:
+            self._fsync_always = await self._fsyncs_every_write()
+        if self._fsync_always:
+            return  # the write was fsynced before the server answered it
+        timeout_ms = max(self._settings.redis_timeout_ms // 2, 1)
+        try:
+            reply = await self._client.execute_command(  # type: ignore[no-untyped-call]
+                "WAITAOF", 1, 0, timeout_ms
+            )
+            local = reply[0]
+        except ResponseError as exc:  # e.g. AOF switched off at runtime
+            raise StoreNotDurable(f"WAITAOF failed: {exc}") from exc
+        if int(local) < 1:
+            raise StoreNotDurable(f"the store did not fsync within {timeout_ms} ms")
+
+    async def _fsyncs_every_write(self) -> bool:
+        """True when the store runs `appendfsync always`; raises StoreNotDurable when it can
+        confirm nothing (AOF off, or no WAITAOF before Redis 7.2 and no `always`)."""
+        try:
+            config = await self._client.config_get("append*")
+        except ResponseError:
+            config = {}  # CONFIG may be renamed away on managed servers: rely on WAITAOF
+        text = {_text(k or ""): _text(v or "") for k, v in config.items()}
+        if text.get("appendonly") == "no":
+            raise StoreNotDurable("LSO_DURABLE_ACK needs the store's AOF (appendonly yes)")
+        if text.get("appendfsync") == "always":
+            return True
+        info = await self._client.info("server")
+        version = tuple(int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
+        if version < (7, 2):
+            raise StoreNotDurable(
+                "LSO_DURABLE_ACK needs WAITAOF (Redis/Valkey >= 7.2) or appendfsync always"
+            )
+        return False
+
+
+class StoreNotDurable(Exception):
+    """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:

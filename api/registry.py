@@ -9,16 +9,17 @@ from fastapi import HTTPException
 from api.schemas.systems import System
 from shared import keys, scripts
 
-# Systems are never deleted today, so a positive lookup stays true; the TTL bounds how long a
-# replica could keep accepting events for a system removed by a future admin action.
-KNOWN_TTL_S = 30.0
+# How long a replica trusts what it read of a system (that it exists, its rate limit): a limit
+# changed on one replica applies on every replica within this time.
+KNOWN_TTL_S = 2.0
 
 
 class Registry:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, default_rate_per_s: float) -> None:
         self._client = client
+        self._default_rate_per_s = default_rate_per_s
         self._register = client.register_script(scripts.source(scripts.REGISTER))
-        self._known_until: dict[int, float] = {}
+        self._known: dict[int, tuple[float, float]] = {}  # id -> (trusted until, rate limit)
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -37,11 +38,31 @@ class Registry:
         doc = await self._client.hget(keys.REGISTRY_SYSTEMS, str(system_id))
         return None if doc is None else System.model_validate_json(doc)
 
-    async def require(self, system_id: int) -> None:
-        """Raise 404 unless the system exists (positive answers are cached briefly)."""
-        if self._known_until.get(system_id, 0.0) > time.monotonic():
-            return
-        exists = await self._client.hexists(keys.REGISTRY_SYSTEMS, str(system_id))
+    async def require(self, system_id: int) -> float:
+        """Raise 404 unless the system exists; returns its ingest rate limit in events/s (0: none).
+        Answers are cached for KNOWN_TTL_S."""
+        now = time.monotonic()
+        known = self._known.get(system_id)
+        if known and known[0] > now:
+            return known[1]
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hexists(keys.REGISTRY_SYSTEMS, str(system_id))
+        pipe.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        exists, override = await pipe.execute()
         if not exists:
             raise HTTPException(404, f"system {system_id} not found")
-        self._known_until[system_id] = time.monotonic() + KNOWN_TTL_S
+        rate = self._default_rate_per_s if override is None else float(override)
+        self._known[system_id] = (now + KNOWN_TTL_S, rate)
+        return rate
+
+    async def rate_limit(self, system_id: int) -> float | None:
+        """The system's own limit (None: the default applies)."""
+        value = await self._client.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        return None if value is None else float(value)
+
+    async def set_rate_limit(self, system_id: int, events_per_s: float | None) -> None:
+        if events_per_s is None:
+            await self._client.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        else:
+            await self._client.hset(keys.REGISTRY_RATE_LIMITS, str(system_id), repr(events_per_s))
+        self._known.pop(system_id, None)

@@ -3,7 +3,7 @@
 One stream entry per batch keeps the store's work per event tiny. Fields:
 `v` format version, `s` system id, `n` event count, `e` the events as a JSON array of compact rows
 `[ts_ms, is_error, latency_ms, event_type, stage, run_id, event_id, payload]` (absent optional
-values are null).
+values are null), and `k`, the client's `Idempotency-Key`, only when it sent one.
 """
 
 from dataclasses import dataclass
@@ -42,20 +42,26 @@ class CompactEvent:
         ]
 
 
-def encode_batch(system_id: int, rows: list[list[Any]]) -> dict[bytes, bytes]:
+def encode_batch(
+    system_id: int, rows: list[list[Any]], idempotency_key: str | None = None
+) -> dict[bytes, bytes]:
     """Stream entry fields for a validated batch of compact rows."""
-    return {
+    fields = {
         b"v": FORMAT_VERSION,
         b"s": str(system_id).encode(),
         b"n": str(len(rows)).encode(),
         b"e": orjson.dumps(rows),
     }
+    if idempotency_key is not None:
+        fields[b"k"] = idempotency_key.encode()
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
     system_id: int
     events: list[CompactEvent]
+    idempotency_key: str | None = None
 
 
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
@@ -80,8 +86,10 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         ]
         if len(events) != int(fields[b"n"]):
             raise UndecodableEntry("event count does not match the `n` field")
+        key = fields.get(b"k")
+        idempotency_key = None if key is None else key.decode()
     except UndecodableEntry:
         raise
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(system_id=system_id, events=events)
+    return Batch(system_id=system_id, events=events, idempotency_key=idempotency_key)

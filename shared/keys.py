@@ -11,6 +11,7 @@ GROUP = "lso-workers"
 REGISTRY_SEQ = f"{PREFIX}:{{reg}}:seq"
 REGISTRY_BY_NAME = f"{PREFIX}:{{reg}}:by_name"
 REGISTRY_SYSTEMS = f"{PREFIX}:{{reg}}:systems"
+REGISTRY_RATE_LIMITS = f"{PREFIX}:{{reg}}:rate_limits"
 
 WORKERS = f"{PREFIX}:workers"
 
@@ -51,3 +52,13 @@ def counters(partition: int, system_id: int, container_s: int, container_start_s
 
 def dedupe(partition: int, system_id: int, event_id: str) -> str:
     return f"{_tag(partition)}:eid:{system_id}:{event_id}"
+
+
+def idempotency(partition: int, system_id: int, key: str) -> str:
+    """Marker of a batch applied under a client's `Idempotency-Key`."""
+    return f"{_tag(partition)}:idem:{system_id}:{key}"
+
+
+def rate_bucket(partition: int, system_id: int) -> str:
+    """Token bucket of the system's ingest rate limit."""
+    return f"{_tag(partition)}:rate:{system_id}"

@@ -12,3 +12,4 @@ def source(name: str) -> str:
 REGISTER = "register"
 APPLY = "apply"
 DEAD_LETTER = "dead_letter"
+INGEST = "ingest"

@@ -55,8 +55,22 @@ class Settings(BaseSettings):
     dedupe_ttl_s: int = Field(
         86_400, ge=60, description="How long an `event_id` is remembered for de-duplication."
     )
+    durable_ack: bool = Field(
+        False,
+        description="Answer 202 only after the store fsynced the batch to its AOF (WAITAOF).",
+    )
+    rate_limit_events_per_s: float = Field(
+        0.0,
+        ge=0,
+        description="Default per-system ingest limit in events/s (0: none); 429 above it.",
+    )
+    rate_limit_burst_s: float = Field(
+        2.0, gt=0, description="Seconds of the rate limit a system may send at once (bucket size)."
+    )
     max_lag_events: int = Field(
-        2_000_000, ge=1, description="Backlog (events not yet applied) above which /readyz is 503."
+        2_000_000,
+        ge=1,
+        description="Backlog (events not yet applied) at which ingest and /readyz answer 503.",
     )
 
     worker_block_ms: int = Field(

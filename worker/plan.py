@@ -122,6 +122,9 @@ def plan_apply(
             *increments,
         ]
 
+    batch_guard = 0
+    if batch.idempotency_key is not None:
+        batch_guard = position(keys.idempotency(partition, sid, batch.idempotency_key))
     head: list[Arg] = [
         keys.GROUP,
         entry_id,
@@ -129,6 +132,7 @@ def plan_apply(
         now_ms - settings.raw_retention_s * 1000,
         (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
         settings.dedupe_ttl_s,
+        batch_guard,
         len(expire_at),
     ]
     for key_pos, at in expire_at.items():

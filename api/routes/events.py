@@ -1,7 +1,10 @@
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
 
 from api.body import read_json_body
-from api.deps import IngestorDep, NowDep, RegistryDep, SettingsDep
+from api.deps import IngestorDep, NowDep, ReadinessDep, RegistryDep, SettingsDep
+from api.errors import retry_later
 from api.routes.systems import SystemId
 from api.schemas.events import Accepted, batch_model
 from shared.codec import encode_batch
@@ -10,17 +13,30 @@ router = APIRouter(tags=["events"])
 
 _DOC_MODEL = batch_model(5000)
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Client-chosen key of this batch: a batch re-sent with the same key "
+        "(within LSO_DEDUPE_TTL_S) is accepted again but counted once.",
+    ),
+]
+
 
 @router.post(
     "/systems/{system_id}/events",
     status_code=202,
     response_model=Accepted,
     responses={
+        400: {"description": "Broken gzip, or the client left before sending the whole body"},
         404: {"description": "Unknown system (checked before the body)"},
         413: {"description": "Body larger than LSO_MAX_BODY_BYTES (compressed or not)"},
         415: {"description": "Not JSON, or an encoding other than gzip"},
         422: {"description": "Invalid batch; `detail` names each event index and field"},
-        503: {"description": "Store unavailable; retry after `Retry-After` seconds"},
+        429: {"description": "Over the system's rate limit; retry after `Retry-After` seconds"},
+        503: {"description": "Overloaded or store unavailable; retry after `Retry-After` seconds"},
     },
     openapi_extra={
         "requestBody": {
@@ -34,17 +50,28 @@ async def create_events(
     request: Request,
     registry: RegistryDep,
     ingestor: IngestorDep,
+    readiness: ReadinessDep,
     settings: SettingsDep,
     now: NowDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
-    await registry.require(system_id)
+    rate_per_s = await registry.require(system_id)
+    backlog = await readiness.backlog()
+    if not backlog.ok:
+        return retry_later(
+            503,
+            f"overloaded: {backlog.events} events wait to be applied (limit {backlog.limit})",
+            backlog.retry_after_s(),
+        )
     body = await read_json_body(request, settings.max_body_bytes)
     rows = ingestor.validate(system_id, body, now)
-    entry = encode_batch(system_id, rows)
+    entry = encode_batch(system_id, rows, idempotency_key)
     accepted = len(rows)
     # Parsed objects must not live across the await: with many requests in flight they would
     # survive into older GC generations and make collections expensive.
     del body, rows
-    await ingestor.append(system_id, entry, accepted)
+    wait_s = await ingestor.append(system_id, entry, accepted, rate_per_s)
+    if wait_s:
+        return retry_later(429, f"system {system_id} is over its rate limit", wait_s)
     return Response(b'{"accepted":%d}' % accepted, status_code=202, media_type="application/json")

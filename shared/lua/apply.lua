@@ -6,14 +6,17 @@
 -- delivered again) or everything done.
 --
 -- KEYS: 1 stream, 2 raw events zset, 3 system meta hash, 4 partition stats hash,
---       5.. counter containers and event_id dedupe markers (referenced by index below)
+--       5.. counter containers, event_id dedupe markers and the Idempotency-Key marker
+--       (referenced by index below)
 -- ARGV: 1 group, 2 entry id, 3 event count of the entry, 4 raw cutoff ms, 5 raw ttl ms,
---       6 dedupe ttl s, 7 container count C, then C pairs (key index, expire-at unix s),
+--       6 dedupe ttl s, 7 batch guard key index (the Idempotency-Key marker; 0: none),
+--       8 container count C, then C pairs (key index, expire-at unix s),
 --       then contributions, each:
 --         guard key index (0: unconditional; else a dedupe marker that must not exist yet),
 --         newest ts ms, newest error ts ms (0: none), member count M, M pairs (score, member),
 --         increment count K, K triples (key index, field, amount)
--- Returns {1, events applied} or {0, 0} when the entry had already been acknowledged.
+-- Returns {1, events applied} or {0, 0} when the entry had already been acknowledged. A batch whose
+-- Idempotency-Key was applied before is acknowledged and counted out, but contributes nothing.
 --
 -- A runtime error inside a script does NOT undo the writes made before it, so every key is
 -- type-checked before the first write: a wrong-typed key fails the whole entry untouched (it stays
@@ -24,10 +27,12 @@ local function expect(index, wanted)
     return redis.error_reply('WRONGTYPE ' .. KEYS[index] .. ' is a ' .. t .. ', expected ' .. wanted)
   end
 end
-local containers = tonumber(ARGV[7])
+local batch_guard = tonumber(ARGV[7])
+local containers = tonumber(ARGV[8])
 local bad = expect(2, 'zset') or expect(3, 'hash') or expect(4, 'hash')
-for j = 8, 7 + 2 * containers, 2 do bad = bad or expect(tonumber(ARGV[j]), 'hash') end
-local c = 8 + 2 * containers
+if batch_guard ~= 0 then bad = bad or expect(batch_guard, 'string') end
+for j = 9, 8 + 2 * containers, 2 do bad = bad or expect(tonumber(ARGV[j]), 'hash') end
+local c = 9 + 2 * containers
 while c <= #ARGV and not bad do
   local guard = tonumber(ARGV[c])
   if guard ~= 0 then bad = expect(guard, 'string') end
@@ -40,10 +45,13 @@ if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return {0, 0}
 end
 redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[3])
+if batch_guard ~= 0 and not redis.call('SET', KEYS[batch_guard], '1', 'NX', 'EX', ARGV[6]) then
+  return {1, 0}
+end
 
 local sums, members = {}, {}
 local applied, newest, newest_error = 0, 0, 0
-local i = 8 + 2 * containers
+local i = 9 + 2 * containers
 while i <= #ARGV do
   local guard = tonumber(ARGV[i])
   local m = tonumber(ARGV[i + 3])
@@ -67,7 +75,7 @@ end
 for key, fields in pairs(sums) do
   for f, n in pairs(fields) do redis.call('HINCRBY', KEYS[key], f, n) end
 end
-for j = 8, 7 + 2 * containers, 2 do
+for j = 9, 8 + 2 * containers, 2 do
   redis.call('EXPIREAT', KEYS[tonumber(ARGV[j])], ARGV[j + 1])
 end
 -- unpack() has a stack limit; 1000 values are 500 (score, member) pairs.

@@ -1,0 +1,31 @@
+-- Append one accepted batch to its partition's stream, unless the system is over its rate limit.
+--
+-- The rate limit is a token bucket that may go into debt: a batch is accepted while the balance is
+-- not negative and then costs all its events, so a batch larger than the bucket still passes
+-- (once) and the long-run rate still holds. The clock is the server's (TIME), shared by every API
+-- replica.
+--
+-- KEYS: 1 stream, 2 partition stats hash, 3 rate bucket hash of the system
+-- ARGV: 1 event count, 2 rate in events/s (0: unlimited), 3 bucket capacity in events,
+--       then the entry's field/value pairs
+-- Returns {1, entry id} when appended, {0, ms until the balance is back to zero} when refused.
+local n = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+if rate > 0 then
+  local capacity = tonumber(ARGV[3])
+  local t = redis.call('TIME')
+  local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+  local state = redis.call('HMGET', KEYS[3], 'tokens', 'ms')
+  local tokens = tonumber(state[1]) or capacity
+  local last_ms = tonumber(state[2]) or now_ms
+  tokens = math.min(capacity, tokens + math.max(0, now_ms - last_ms) * rate / 1000)
+  if tokens < 0 then
+    return {0, math.ceil(-tokens * 1000 / rate)}
+  end
+  redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - n), 'ms', now_ms)
+  -- Forget the bucket once it would have refilled anyway.
+  redis.call('PEXPIRE', KEYS[3], math.ceil((capacity + n) * 1000 / rate) + 1000)
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+redis.call('HINCRBY', KEYS[2], 'events_in', n)
+return {1, id}
