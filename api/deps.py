@@ -7,6 +7,7 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
 from api.ingest import Ingestor
 from api.readiness import Readiness
@@ -44,6 +45,11 @@ def _readiness(request: Request) -> Readiness:
     return readiness
 
 
+def _dead_letters(request: Request) -> DeadLetters:
+    dead_letters: DeadLetters = request.app.state.dead_letters
+    return dead_letters
+
+
 def _now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
@@ -55,5 +61,6 @@ RegistryDep = Annotated[Registry, Depends(_registry)]
 IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
 HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from api import errors
+from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
 from api.ingest import Ingestor
 from api.readiness import Readiness
 from api.registry import Registry
-from api.routes import events, health, probes, systems
+from api.routes import dead_letters, events, health, probes, rate_limits, systems
 from shared.redis_client import async_client
 from shared.settings import Settings, get_settings
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ingestor = Ingestor(client, settings)
         app.state.health_reader = HealthReader(client, settings)
         app.state.readiness = Readiness(client, settings)
+        app.state.dead_letters = DeadLetters(client, settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,
         # because parsed batches in flight otherwise trigger costly full collections.
         gc.freeze()
@@ -39,6 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="LSO", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    for module in (systems, events, health, probes):
+    for module in (systems, rate_limits, events, health, probes, dead_letters):
         app.include_router(module.router)
     return app

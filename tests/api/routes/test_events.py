@@ -195,3 +195,50 @@ def test_a_retried_batch_with_the_same_event_ids_is_counted_once(
 
     health = api.get(f"/systems/{sid}/health").json()
     assert (health["total"], health["errors"]) == (6, 2)
+
+
+def test_a_batch_resent_with_the_same_idempotency_key_is_accepted_and_counted_once(
+    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+) -> None:
+    sid = register(api)
+    body = {"events": [event(clock.now, status="error"), event(clock.now)]}
+    url = f"/systems/{sid}/events"
+    for _ in range(3):  # the client timed out twice and retried
+        assert (
+            api.post(url, json=body, headers={"Idempotency-Key": "batch-7f3a"}).status_code == 202
+        )
+    assert api.post(url, json=body, headers={"Idempotency-Key": "batch-7f3b"}).status_code == 202
+    drain()
+    health = api.get(f"/systems/{sid}/health").json()
+    assert (health["total"], health["errors"]) == (4, 2)
+
+
+@pytest.mark.parametrize("key", ["", "x" * 201, "has space", "tab\tkey"])
+def test_a_malformed_idempotency_key_is_422(api: TestClient, clock: Clock, key: str) -> None:
+    sid = register(api)
+    response = api.post(
+        f"/systems/{sid}/events",
+        json={"events": [event(clock.now)]},
+        headers={"Idempotency-Key": key},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+
+
+def test_ingest_sheds_load_with_503_while_the_backlog_is_over_the_limit(
+    settings: Settings, clock: Clock, drain: Callable[..., Stats]
+) -> None:
+    limited = make_settings(settings.redis_url, max_lag_events=10)
+    with TestClient(create_app(limited)) as api:
+        api.app.state.clock = clock  # type: ignore[attr-defined]
+        sid = register(api)
+        post_events(api, sid, [event(clock.now)] * 10)
+        api.app.state.readiness.forget()  # type: ignore[attr-defined]
+        shed = api.post(f"/systems/{sid}/events", json={"events": [event(clock.now)]})
+        assert shed.status_code == 503
+        assert 1 <= int(shed.headers["retry-after"]) <= 60
+        assert "overloaded" in shed.json()["detail"]
+
+        drain()
+        api.app.state.readiness.forget()  # type: ignore[attr-defined]
+        post_events(api, sid, [event(clock.now)])

@@ -1,0 +1,50 @@
+"""Admin view of the dead-letter streams, and replay once the cause is fixed."""
+
+import time
+from collections.abc import Callable
+
+import redis
+from fastapi.testclient import TestClient
+
+from shared import keys
+from tests.api.helpers import event, post_events, register
+from tests.conftest import Clock
+from worker.consumer import Stats
+
+
+def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
+    api: TestClient, clock: Clock, client: redis.Redis, drain: Callable[..., Stats]
+) -> None:
+    sid = register(api)
+    client.set(keys.raw_events(0, sid), "in the way")  # every apply of this system fails
+    post_events(api, sid, [event(clock.now, status="error"), event(clock.now)])
+    client.xadd(keys.stream(0), {"v": "9", "junk": "x"})  # undecodable
+    deadline = time.monotonic() + 10
+    while client.xlen(keys.dead_letters(0)) < 2:  # the failing one waits to be idle and reclaimed
+        assert time.monotonic() < deadline
+        drain(claim_idle_ms=100, max_deliveries=1)
+        time.sleep(0.05)
+
+    listed = api.get("/admin/dead-letters").json()["dead_letters"]
+    assert len(listed) == 2
+    by_kind = {d["system_id"]: d for d in listed}
+    assert by_kind[sid]["events"] == 2 and "delivered" in by_kind[sid]["error"]
+    assert by_kind[None]["error"].startswith("undecodable")
+
+    client.delete(keys.raw_events(0, sid))  # the cause is fixed
+    replay = api.post("/admin/dead-letters/replay", json={"ids": [by_kind[sid]["id"]]})
+    assert replay.json() == {"replayed": 1}
+    drain()
+    health = api.get(f"/systems/{sid}/health").json()
+    assert (health["total"], health["errors"]) == (2, 1)
+    assert [d["system_id"] for d in api.get("/admin/dead-letters").json()["dead_letters"]] == [None]
+    assert api.post("/admin/dead-letters/replay", json={"ids": [by_kind[sid]["id"]]}).json() == {
+        "replayed": 0
+    }
+    api.app.state.readiness.forget()  # type: ignore[attr-defined]
+    assert api.get("/readyz").json()["backlog_events"] == 0
+
+
+def test_replay_rejects_malformed_ids(api: TestClient) -> None:
+    assert api.post("/admin/dead-letters/replay", json={"ids": ["nope"]}).status_code == 422
+    assert api.get("/admin/dead-letters", params={"limit": 0}).status_code == 422
