@@ -1,4 +1,4 @@
-"""Per-system ingest rate limits: 429 with Retry-After, shared by every replica through the store."""
+"""Per-system ingest rate limits: 429 with Retry-After, shared by every replica via the store."""
 
 from collections.abc import Iterator
 
