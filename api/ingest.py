@@ -49,13 +49,10 @@ class Ingestor:
                 errors.append(_error(loc + ("ts",), "ts lies more than the allowed skew ahead"))
             if e.system_id is not None and e.system_id != system_id:
                 errors.append(_error(loc + ("system_id",), f"must equal the path id {system_id}"))
-            if (
-                e.payload is not None
-                and len(orjson.dumps(e.payload)) > self._settings.max_payload_bytes
-            ):
-                errors.append(
-                    _error(loc + ("payload",), f"exceeds {self._settings.max_payload_bytes} bytes")
-                )
+            if e.payload is not None:
+                problem = self._payload_problem(e.payload)
+                if problem:
+                    errors.append(_error(loc + ("payload",), problem))
             rows.append(
                 [
                     ts_ms,
@@ -71,6 +68,15 @@ class Ingestor:
         if errors:
             raise RequestValidationError(errors)
         return rows
+
+    def _payload_problem(self, payload: dict[str, Any]) -> str | None:
+        try:
+            size = len(orjson.dumps(payload))
+        except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer beyond 64 bits
+            return f"cannot be stored: {exc}"
+        if size > self._settings.max_payload_bytes:
+            return f"exceeds {self._settings.max_payload_bytes} bytes"
+        return None
 
     async def append(
         self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float

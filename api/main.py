@@ -4,6 +4,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -43,4 +44,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (systems, rate_limits, events, health, probes, dead_letters):
         app.include_router(module.router)
+    _add_schema_components(app, events.BODY_COMPONENTS)
     return app
+
+
+def _add_schema_components(app: FastAPI, components: dict[str, Any]) -> None:
+    """Add hand-declared schemas (see api/routes/events.py) to the generated OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:  # generate() fills it in; add to it once
+            generate().setdefault("components", {}).setdefault("schemas", {}).update(components)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     rate_limit_events_per_s: float = Field(
         0.0,
         ge=0,
+        le=1e9,
         description="Default per-system ingest limit in events/s (0: none); 429 above it.",
     )
     rate_limit_burst_s: float = Field(

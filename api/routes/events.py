@@ -11,7 +11,10 @@ from shared.codec import encode_batch
 
 router = APIRouter(tags=["events"])
 
-_DOC_MODEL = batch_model(5000)
+# The body is validated from raw bytes (api/ingest.py), not by FastAPI, so its schema is declared
+# by hand; the models it refers to are added to the document's components (api/main.py).
+_BODY_SCHEMA = batch_model(5000).model_json_schema(ref_template="#/components/schemas/{model}")
+BODY_COMPONENTS: dict[str, object] = _BODY_SCHEMA.pop("$defs", {})
 
 IdempotencyKey = Annotated[
     str | None,
@@ -41,7 +44,7 @@ IdempotencyKey = Annotated[
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _DOC_MODEL.model_json_schema()}},
+            "content": {"application/json": {"schema": _BODY_SCHEMA}},
         }
     },
 )

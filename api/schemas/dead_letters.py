@@ -1,8 +1,21 @@
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-EntryId = Annotated[str, Field(pattern=r"^\d{1,20}-\d{1,20}$", examples=["1764316800000-0"])]
+_MAX_PART = 2**64 - 1
+
+
+def _fits_a_stream_id(value: str) -> str:
+    if any(int(part) > _MAX_PART for part in value.split("-")):
+        raise ValueError("both parts of a stream id must fit in 64 bits")
+    return value
+
+
+EntryId = Annotated[
+    str,
+    Field(pattern=r"^\d{1,20}-\d{1,20}$", examples=["1764316800000-0"]),
+    AfterValidator(_fits_a_stream_id),
+]
 
 
 class DeadLetter(BaseModel):

@@ -19,12 +19,13 @@ if rate > 0 then
   local tokens = tonumber(state[1]) or capacity
   local last_ms = tonumber(state[2]) or now_ms
   tokens = math.min(capacity, tokens + math.max(0, now_ms - last_ms) * rate / 1000)
+  -- Waits and lifetimes are capped at a day: they must stay integers Redis accepts.
   if tokens < 0 then
-    return {0, math.ceil(-tokens * 1000 / rate)}
+    return {0, math.min(math.ceil(-tokens * 1000 / rate), 86400000)}
   end
   redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - n), 'ms', now_ms)
   -- Forget the bucket once it would have refilled anyway.
-  redis.call('PEXPIRE', KEYS[3], math.ceil((capacity + n) * 1000 / rate) + 1000)
+  redis.call('PEXPIRE', KEYS[3], math.min(math.ceil((capacity + n) * 1000 / rate), 86400000) + 1000)
 end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
 redis.call('HINCRBY', KEYS[2], 'events_in', n)

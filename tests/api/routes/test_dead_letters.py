@@ -48,3 +48,10 @@ def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
 def test_replay_rejects_malformed_ids(api: TestClient) -> None:
     assert api.post("/admin/dead-letters/replay", json={"ids": ["nope"]}).status_code == 422
     assert api.get("/admin/dead-letters", params={"limit": 0}).status_code == 422
+
+
+def test_replay_rejects_ids_beyond_64_bits(api: TestClient) -> None:
+    too_big = f"{2**64}-0"
+    response = api.post("/admin/dead-letters/replay", json={"ids": ["1-0", too_big]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "ids", 1]

@@ -66,7 +66,16 @@ def test_a_system_can_have_its_own_limit_and_go_back_to_the_default(
     assert post(limited_api, sid, clock, 1) == 429
 
 
-@pytest.mark.parametrize("body", [{"events_per_s": -1}, {}, {"events_per_s": "fast"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"events_per_s": -1},
+        {},
+        {"events_per_s": "fast"},
+        {"events_per_s": 1e-9},
+        {"events_per_s": 1e12},
+    ],
+)
 def test_invalid_limits_are_422(api: TestClient, body: dict[str, object]) -> None:
     sid = register(api)
     assert api.put(f"/systems/{sid}/rate-limit", json=body).status_code == 422
