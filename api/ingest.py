@@ -5,6 +5,7 @@ The body is validated straight from bytes (no intermediate dicts), then reduced 
 payload size) follow in one pass and report the same `loc` shape as pydantic.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,12 +23,29 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
+@dataclass(frozen=True)
+class Appended:
+    """What became of a batch: appended (both fields zero), shed, or rate-limited."""
+
+    shed_backlog: int = 0
+    rate_limited_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.shed_backlog and not self.rate_limited_s
+
+
+class StoreNotDurable(Exception):
+    """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""
+
+
 class Ingestor:
     def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
         self._client = client
         self._settings = settings
         self.model = batch_model(settings.max_batch_events)
         self._ingest = client.register_script(scripts.source(scripts.INGEST))
+        self._backlog_share = max(settings.max_lag_events // settings.partitions, 1)
         self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
 
     def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:
@@ -80,9 +98,9 @@ class Ingestor:
 
     async def append(
         self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
-    ) -> float:
-        """Append one encoded batch and count its events, atomically, unless the system is over
-        its rate limit. Returns 0.0 when appended, else the seconds until it may send again.
+    ) -> Appended:
+        """Append one encoded batch and count its events, atomically, unless the partition's
+        backlog is at its share of LSO_MAX_LAG_EVENTS or the system is over its rate limit.
 
         With LSO_DURABLE_ACK it returns only once the store fsynced the write (WAITAOF); a store
         that cannot confirm raises StoreNotDurable (a 503: the client retries, and its
@@ -91,19 +109,21 @@ class Ingestor:
         partition = keys.partition_of(system_id, self._settings.partitions)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
         fields: list[bytes] = [b for pair in entry.items() for b in pair]
-        appended, value = await self._ingest(
+        code, value = await self._ingest(
             keys=[
                 keys.stream(partition),
                 keys.partition_stats(partition),
                 keys.rate_bucket(partition, system_id),
             ],
-            args=[events, repr(rate_per_s), repr(capacity), *fields],
+            args=[events, repr(rate_per_s), repr(capacity), self._backlog_share, *fields],
         )
-        if not appended:
-            return int(value) / 1000
+        if code == -1:
+            return Appended(shed_backlog=int(value))
+        if code == 0:
+            return Appended(rate_limited_s=int(value) / 1000)
         if self._settings.durable_ack:
             await self._wait_for_fsync()
-        return 0.0
+        return Appended()
 
     async def _wait_for_fsync(self) -> None:
         if self._fsync_always is None:
@@ -140,10 +160,6 @@ class Ingestor:
                 "LSO_DURABLE_ACK needs WAITAOF (Redis/Valkey >= 7.2) or appendfsync always"
             )
         return False
-
-
-class StoreNotDurable(Exception):
-    """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""
 
 
 def _text(raw: bytes | str) -> str:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Request, Response
 from api.body import read_json_body
 from api.deps import IngestorDep, NowDep, ReadinessDep, RegistryDep, SettingsDep
 from api.errors import retry_later
+from api.readiness import Backlog
 from api.routes.systems import SystemId
 from api.schemas.events import Accepted, batch_model
 from shared.codec import encode_batch
@@ -60,13 +61,9 @@ async def create_events(
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
     rate_per_s = await registry.require(system_id)
-    backlog = await readiness.backlog()
+    backlog = await readiness.backlog()  # cached: sheds cheaply before the body is even read
     if not backlog.ok:
-        return retry_later(
-            503,
-            f"overloaded: {backlog.events} events wait to be applied (limit {backlog.limit})",
-            backlog.retry_after_s(),
-        )
+        return _shed(backlog.events, backlog)
     body = await read_json_body(request, settings.max_body_bytes)
     rows = ingestor.validate(system_id, body, now)
     entry = encode_batch(system_id, rows, idempotency_key)
@@ -74,7 +71,19 @@ async def create_events(
     # Parsed objects must not live across the await: with many requests in flight they would
     # survive into older GC generations and make collections expensive.
     del body, rows
-    wait_s = await ingestor.append(system_id, entry, accepted, rate_per_s)
-    if wait_s:
-        return retry_later(429, f"system {system_id} is over its rate limit", wait_s)
+    appended = await ingestor.append(system_id, entry, accepted, rate_per_s)
+    if appended.shed_backlog:
+        return _shed(appended.shed_backlog, backlog)
+    if appended.rate_limited_s:
+        return retry_later(
+            429, f"system {system_id} is over its rate limit", appended.rate_limited_s
+        )
     return Response(b'{"accepted":%d}' % accepted, status_code=202, media_type="application/json")
+
+
+def _shed(events: int, backlog: Backlog) -> Response:
+    return retry_later(
+        503,
+        f"overloaded: {events} events wait to be applied (limit {backlog.limit})",
+        backlog.retry_after_s(),
+    )

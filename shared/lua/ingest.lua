@@ -1,4 +1,9 @@
--- Append one accepted batch to its partition's stream, unless the system is over its rate limit.
+-- Append one accepted batch to its partition's stream, unless the partition's backlog is at its
+-- limit (load shedding) or the system is over its rate limit.
+--
+-- The backlog check is exact (events_in − events_out of this partition, read atomically with the
+-- append), so the backlog, and with it the memory the streams hold, never exceeds the limit by
+-- more than one batch.
 --
 -- The rate limit is a token bucket that may go into debt: a batch is accepted while the balance is
 -- not negative and then costs all its events, so a batch larger than the bucket still passes
@@ -7,10 +12,16 @@
 --
 -- KEYS: 1 stream, 2 partition stats hash, 3 rate bucket hash of the system
 -- ARGV: 1 event count, 2 rate in events/s (0: unlimited), 3 bucket capacity in events,
---       then the entry's field/value pairs
--- Returns {1, entry id} when appended, {0, ms until the balance is back to zero} when refused.
+--       4 backlog limit of the partition in events, then the entry's field/value pairs
+-- Returns {1, entry id} when appended, {0, ms until the balance is back to zero} when over the
+-- rate limit, {-1, backlog} when shedding.
 local n = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
+local stats = redis.call('HMGET', KEYS[2], 'events_in', 'events_out')
+local backlog = (tonumber(stats[1]) or 0) - (tonumber(stats[2]) or 0)
+if backlog >= tonumber(ARGV[4]) then
+  return {-1, backlog}
+end
 if rate > 0 then
   local capacity = tonumber(ARGV[3])
   local t = redis.call('TIME')
@@ -27,6 +38,6 @@ if rate > 0 then
   -- Forget the bucket once it would have refilled anyway.
   redis.call('PEXPIRE', KEYS[3], math.min(math.ceil((capacity + n) * 1000 / rate), 86400000) + 1000)
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 redis.call('HINCRBY', KEYS[2], 'events_in', n)
 return {1, id}
