@@ -57,6 +57,12 @@ class Server:
         client.close()
         return self
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power cut would; the data dir stays for a restart."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

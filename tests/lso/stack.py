@@ -1,0 +1,182 @@
+"""A whole LSO deployment as real processes (store, `lso api`, `lso worker`s) plus clients that
+behave like ETL jobs, for the fault-injection tests."""
+
+import http.client
+import json
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from subprocess import Popen
+from typing import Any
+
+import redis
+
+from lso.embedded import free_port
+from shared import keys
+from tests.lso.conftest import Spawn
+from tests.lso.processes import wait_for
+from tests.servers import Server
+
+
+@dataclass
+class Stack:
+    spawn: Spawn
+    server: Server
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    api: Popen[bytes] | None = None
+    workers: list[Popen[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.env = {
+            "LSO_REDIS_URL": self.server.url,
+            "LSO_REDIS_TIMEOUT_MS": "500",
+            "LSO_WORKER_BLOCK_MS": "100",
+            "LSO_CLAIM_IDLE_MS": "1000",
+            "LSO_TRIM_INTERVAL_S": "0.5",
+            **self.env,
+        }
+        self.store = redis.Redis.from_url(self.server.url, socket_timeout=2)
+
+    def start(self, workers: int) -> "Stack":
+        self.api = self.spawn("api", "--port", str(self.port), env=self.env)
+        self.workers = [self.start_worker() for _ in range(workers)]
+        wait_for(lambda: self.call("GET", "/readyz")[0] == 200, 30, "the API to be ready")
+        return self
+
+    def start_worker(self) -> Popen[bytes]:
+        return self.spawn("worker", env=self.env)
+
+    def restart_worker(self, index: int) -> None:
+        self.workers[index].send_signal(signal.SIGKILL)
+        self.workers[index].wait(10)
+        self.workers[index] = self.start_worker()
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            payload = None if body is None else json.dumps(body).encode()
+            conn.request(method, path, payload, {"content-type": "application/json", **headers})
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def register(self, name: str) -> int:
+        status, system = self.call("POST", "/systems", {"name": name})
+        assert status in (200, 201), system
+        return int(system["system_id"])
+
+    def backlog(self) -> int:
+        stats = self.store.hgetall(keys.partition_stats(0))
+        return int(stats.get(b"events_in", 0)) - int(stats.get(b"events_out", 0))
+
+    def drained(self, timeout_s: float = 120) -> float:
+        """Wait until every appended event is applied; returns how long that took."""
+        started = time.monotonic()
+        wait_for(lambda: self.backlog() == 0, timeout_s, "the backlog to drain")
+        return time.monotonic() - started
+
+    def memory_bytes(self) -> int:
+        return int(self.store.info("memory")["used_memory"])
+
+    def health(self, system_id: int) -> dict[str, Any]:
+        status, body = self.call("GET", f"/systems/{system_id}/health?window_seconds=3600")
+        assert status == 200, body
+        return body  # type: ignore[no-any-return]
+
+
+@dataclass
+class Batch:
+    key: str
+    events: list[dict[str, Any]]
+    acked_at: float | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(e["status"] == "error" for e in self.events)
+
+
+class Client(threading.Thread):
+    """An ETL job: sends batches with an Idempotency-Key and retries every non-2xx (and every
+    connection failure) with the same key until it gets a 202, honouring Retry-After (capped)."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        system_id: int,
+        sizes: list[int],
+        max_wait_s: float = 0.5,
+        pause_s: float = 0.0,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.system_id, self.sizes = stack, system_id, sizes
+        self.max_wait_s, self.pause_s = max_wait_s, pause_s
+        self.batches: list[Batch] = []
+        self.statuses: Counter[int] = Counter()  # 0: connection failure
+        self.stopping = False
+
+    def run(self) -> None:
+        conn: http.client.HTTPConnection | None = None
+        for n in self.sizes:
+            if self.stopping:
+                break
+            key = uuid.uuid4().hex
+            batch = Batch(key, events(n, run_id=key, seed=len(self.batches)))
+            body = json.dumps({"events": batch.events}).encode()
+            while not self.stopping:
+                try:
+                    conn = conn or http.client.HTTPConnection("127.0.0.1", self.stack.port, 10)
+                    conn.request(
+                        "POST",
+                        f"/systems/{self.system_id}/events",
+                        body,
+                        {"content-type": "application/json", "idempotency-key": batch.key},
+                    )
+                    response = conn.getresponse()
+                    response.read()
+                    status, retry_after = response.status, response.getheader("retry-after")
+                except (OSError, http.client.HTTPException):
+                    if conn is not None:
+                        conn.close()
+                    conn, status, retry_after = None, 0, None
+                self.statuses[status] += 1
+                if status == 202:
+                    batch.acked_at = time.monotonic()
+                    time.sleep(self.pause_s)
+                    break
+                time.sleep(min(float(retry_after or 0.05), self.max_wait_s))
+            self.batches.append(batch)
+        if conn is not None:
+            conn.close()
+
+    @property
+    def acked(self) -> list[Batch]:
+        return [b for b in self.batches if b.acked_at is not None]
+
+
+def events(n: int, run_id: str, seed: int) -> list[dict[str, Any]]:
+    """`n` events of one batch, tagged with `run_id` so the batch can be found in the raw events."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "ts": now,
+            "event_type": "load",
+            "status": "error" if (seed + i) % 5 == 0 else "ok",
+            "latency_ms": float(i % 97),
+            "run_id": run_id,
+        }
+        for i in range(n)
+    ]
+
+
+def raw_events_by_run(store: redis.Redis, system_id: int) -> Counter[str]:
+    """How many raw events of each run_id (= batch key) the store holds for the system."""
+    found: Counter[str] = Counter()
+    for member in store.zrange(keys.raw_events(0, system_id), 0, -1):
+        found[json.loads(member)[5]] += 1
+    return found
