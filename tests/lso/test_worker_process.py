@@ -1,6 +1,7 @@
 """`lso worker` as a real process: SIGKILL mid-stream loses nothing, SIGTERM is graceful."""
 
 import signal
+import time
 
 import pytest
 import redis
@@ -83,3 +84,16 @@ def test_worker_check_reports_whether_a_worker_on_this_host_is_alive(
     finally:
         code = stop(worker)
     assert code == 0, output(worker)
+
+
+def test_a_second_signal_exits_at_once(client: redis.Redis, server_url: str, spawn: Spawn) -> None:
+    # A long blocking read: after the first signal the worker would wait for it to end.
+    env = {"LSO_REDIS_URL": server_url, "LSO_WORKER_BLOCK_MS": "8000", "LSO_CLAIM_IDLE_MS": "20000"}
+    worker = spawn("worker", env=env)
+    wait_for(lambda: client.zcard(keys.WORKERS), 30, "the worker's first heartbeat")
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(5) == 1
+    assert time.monotonic() - started < 3

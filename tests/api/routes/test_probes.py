@@ -1,5 +1,7 @@
 """/livez, /readyz, the documented schema, and 503 + Retry-After whenever the store is away."""
 
+import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -11,6 +13,7 @@ from lso.embedded import free_port
 from shared.settings import Settings
 from tests.api.helpers import event, post_events, register
 from tests.conftest import make_settings
+from tests.servers import Server
 from worker.consumer import Stats
 
 
@@ -82,3 +85,25 @@ def test_probes_during_a_store_outage(api_without_store: TestClient) -> None:
     assert api_without_store.get("/livez").status_code == 200
     ready = api_without_store.get("/readyz")
     assert ready.status_code == 503 and ready.json()["reason"] == "store unreachable"
+
+
+def test_a_store_that_stops_answering_gives_503_within_the_timeout(
+    server: Server, settings: Settings
+) -> None:
+    quick = make_settings(settings.redis_url, redis_timeout_ms=300)
+    with TestClient(create_app(quick)) as api:
+        sid = register(api)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+        try:
+            started = time.monotonic()
+            response = api.get(f"/systems/{sid}/health")
+            elapsed = time.monotonic() - started
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert response.status_code == 503 and response.headers["retry-after"]
+        assert elapsed < 1.5
+        wait_for_ok = time.monotonic() + 5
+        while api.get(f"/systems/{sid}/health").status_code != 200:  # reconnects by itself
+            assert time.monotonic() < wait_for_ok
+            time.sleep(0.05)
