@@ -40,7 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await client.aclose()
 
-    app = FastAPI(title="LSO", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="LSO",
+        version="0.1.0",
+        description="Living Systems Observatory: telemetry ingest and health of data pipelines.",
+        lifespan=lifespan,
+        # Any route answers 503 with Retry-After while the store is unreachable.
+        responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
+    )
     errors.install(app)
     for module in (systems, rate_limits, events, health, probes, dead_letters):
         app.include_router(module.router)
