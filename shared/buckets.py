@@ -2,7 +2,8 @@
 
 Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
 grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),
-field `"<slot>:<histogram bucket>"` holding event counts and `"<slot>:e"` the error count. A window
+field `"<slot>:<histogram bucket>"` holding event counts and `"<slot>:e"` the error count, each
+followed by `":<stage>"` for events that name a stage (a system's totals are the sum over stages). A window
 `[start, end]` in whole seconds is covered exactly by aligned slots, coarse in the middle and fine
 at the edges; all the slots needed at one resolution lie in at most two containers, so a read
 touches at most ten hashes whatever the window length or the number of events.
@@ -37,8 +38,15 @@ def slot_index(level: Level, second: int) -> int:
     return (second % level.container_s) // level.slot_s
 
 
-def field(slot: int, bucket: str) -> str:
-    return f"{slot}:{bucket}"
+def counter_field(slot: int, bucket: str, stage: str = "") -> str:
+    """`<slot>:<bucket>` (or `<slot>:e` for errors), then `:<stage>` for events of a stage."""
+    return f"{slot}:{bucket}:{stage}" if stage else f"{slot}:{bucket}"
+
+
+def parse_field(name: str) -> tuple[int, str, str]:
+    """(slot, bucket or ERRORS_FIELD, stage or "") of a counter field."""
+    slot, bucket, *stage = name.split(":", 2)
+    return int(slot), bucket, stage[0] if stage else ""
 
 
 def cover(start_s: int, end_s: int) -> dict[tuple[int, int], set[int]]:

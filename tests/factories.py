@@ -6,6 +6,7 @@ from typing import Any
 import redis
 
 from shared import keys
+from shared.buckets import ERRORS_FIELD, parse_field
 from shared.codec import encode_batch
 
 
@@ -40,7 +41,7 @@ def totals(client: redis.Redis, system_id: int, partitions: int = 1) -> tuple[in
     events = errors = 0
     for key in client.scan_iter(keys.counters(p, system_id, 86_400, 0).rsplit(":", 1)[0] + ":*"):
         for field, value in client.hgetall(key).items():
-            if field.endswith(b":e"):
+            if parse_field(field.decode())[1] == ERRORS_FIELD:
                 errors += int(value)
             else:
                 events += int(value)

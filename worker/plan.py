@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from shared import keys
-from shared.buckets import ERRORS_FIELD, LEVELS, Level, container_start, slot_index
+from shared.buckets import ERRORS_FIELD, LEVELS, Level, container_start, counter_field, slot_index
 from shared.codec import Batch, CompactEvent
 from shared.settings import Settings
 from shared.sketch import bucket_of
@@ -24,19 +24,21 @@ class _Contribution:
     guard: int = 0
     newest_ms: int = 0
     newest_error_ms: int = 0
+    newest_error: bytes = b""  # the raw member of the newest error
     members: list[Arg] = field(default_factory=list)
-    counts: Counter[tuple[int, str]] = field(default_factory=Counter)  # (second, bucket)
-    errors: Counter[int] = field(default_factory=Counter)  # second
+    counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)  # second, bucket, stage
+    errors: Counter[tuple[int, str]] = field(default_factory=Counter)  # second, stage
 
     def add(self, ref: str, event: CompactEvent) -> None:
         self.newest_ms = max(self.newest_ms, event.ts_ms)
+        member = raw_member(ref, event)
+        if event.is_error and event.ts_ms >= self.newest_error_ms:
+            self.newest_error_ms, self.newest_error = event.ts_ms, member
+        self.members += [event.ts_ms, member]
+        second, stage = event.ts_ms // 1000, event.stage or ""
+        self.counts[(second, bucket_of(event.latency_ms), stage)] += 1
         if event.is_error:
-            self.newest_error_ms = max(self.newest_error_ms, event.ts_ms)
-        self.members += [event.ts_ms, raw_member(ref, event)]
-        second = event.ts_ms // 1000
-        self.counts[(second, bucket_of(event.latency_ms))] += 1
-        if event.is_error:
-            self.errors[second] += 1
+            self.errors[(second, stage)] += 1
 
 
 def raw_member(ref: str, event: CompactEvent) -> bytes:
@@ -103,12 +105,14 @@ def plan_apply(
     body: list[Arg] = []
     for contribution in ([plain] if plain.members else []) + guarded:
         sums: Counter[tuple[int, str]] = Counter()  # (key position, field) -> amount
-        for (second, bucket), n in contribution.counts.items():
+        for (second, bucket, stage), n in contribution.counts.items():
             for level in LEVELS:
-                sums[(container(level, second), f"{slot_index(level, second)}:{bucket}")] += n
-        for second, n in contribution.errors.items():
+                name = counter_field(slot_index(level, second), bucket, stage)
+                sums[(container(level, second), name)] += n
+        for (second, stage), n in contribution.errors.items():
             for level in LEVELS:
-                sums[(container(level, second), f"{slot_index(level, second)}:{ERRORS_FIELD}")] += n
+                name = counter_field(slot_index(level, second), ERRORS_FIELD, stage)
+                sums[(container(level, second), name)] += n
         increments: list[Arg] = []
         for (key_pos, name), n in sums.items():
             increments += [key_pos, name, n]
@@ -116,6 +120,7 @@ def plan_apply(
             contribution.guard,
             contribution.newest_ms,
             contribution.newest_error_ms,
+            contribution.newest_error,
             len(contribution.members) // 2,
             *contribution.members,
             len(increments) // 3,

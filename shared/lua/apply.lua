@@ -13,7 +13,8 @@
 --       8 container count C, then C pairs (key index, expire-at unix s),
 --       then contributions, each:
 --         guard key index (0: unconditional; else a dedupe marker that must not exist yet),
---         newest ts ms, newest error ts ms (0: none), member count M, M pairs (score, member),
+--         newest ts ms, newest error ts ms (0: none), newest error's raw member ("" if none),
+--         member count M, M pairs (score, member),
 --         increment count K, K triples (key index, field, amount)
 -- Returns {1, events applied} or {0, 0} when the entry had already been acknowledged. A batch whose
 -- Idempotency-Key was applied before is acknowledged and counted out, but contributes nothing.
@@ -36,7 +37,7 @@ local c = 9 + 2 * containers
 while c <= #ARGV and not bad do
   local guard = tonumber(ARGV[c])
   if guard ~= 0 then bad = expect(guard, 'string') end
-  local k_at = c + 4 + 2 * tonumber(ARGV[c + 3])
+  local k_at = c + 5 + 2 * tonumber(ARGV[c + 4])
   c = k_at + 1 + 3 * tonumber(ARGV[k_at])
 end
 if bad then return bad end
@@ -50,17 +51,20 @@ if batch_guard ~= 0 and not redis.call('SET', KEYS[batch_guard], '1', 'NX', 'EX'
 end
 
 local sums, members = {}, {}
-local applied, newest, newest_error = 0, 0, 0
+local applied, newest, newest_error, newest_error_member = 0, 0, 0, ''
 local i = 9 + 2 * containers
 while i <= #ARGV do
   local guard = tonumber(ARGV[i])
-  local m = tonumber(ARGV[i + 3])
-  local k_at = i + 4 + 2 * m
+  local m = tonumber(ARGV[i + 4])
+  local k_at = i + 5 + 2 * m
   local k = tonumber(ARGV[k_at])
   if guard == 0 or redis.call('SET', KEYS[guard], '1', 'NX', 'EX', ARGV[6]) then
     newest = math.max(newest, tonumber(ARGV[i + 1]))
-    newest_error = math.max(newest_error, tonumber(ARGV[i + 2]))
-    for j = i + 4, k_at - 1 do members[#members + 1] = ARGV[j] end
+    local error_ms = tonumber(ARGV[i + 2])
+    if error_ms > 0 and error_ms >= newest_error then
+      newest_error, newest_error_member = error_ms, ARGV[i + 3]
+    end
+    for j = i + 5, k_at - 1 do members[#members + 1] = ARGV[j] end
     for j = k_at + 1, k_at + 3 * k, 3 do
       local key = tonumber(ARGV[j])
       local fields = sums[key]
@@ -89,8 +93,12 @@ end
 local function raise(field, value)
   if value > tonumber(redis.call('HGET', KEYS[3], field) or '0') then
     redis.call('HSET', KEYS[3], field, value)
+    return true
   end
+  return false
 end
 if newest > 0 then raise('last_ts', newest) end
-if newest_error > 0 then raise('last_error_ts', newest_error) end
+if newest_error > 0 and raise('last_error_ts', newest_error) then
+  redis.call('HSET', KEYS[3], 'last_error', newest_error_member)
+end
 return {1, applied}

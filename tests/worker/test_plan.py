@@ -28,11 +28,12 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     containers = plan.args[7]
     body = plan.args[8 + 2 * containers :]
     assert body[0] == 0, "unconditional"
-    assert body[3] == 3, "three raw members"
-    increments = body[4 + 2 * 3]
+    assert body[2] == NOW_MS and body[3], "the newest error and its raw member"
+    assert body[4] == 3, "three raw members"
+    increments = body[5 + 2 * 3]
     # per level: one bucket field (all three events in one latency bucket) and one error field
     assert increments == 2 * len(LEVELS)
-    amounts = body[5 + 2 * 3 :][2::3]
+    amounts = body[6 + 2 * 3 :][2::3]
     assert sorted(set(amounts)) == [1, 3]
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from shared import keys
-from shared.buckets import LEVELS
+from shared.buckets import LEVELS, parse_field
 from shared.settings import Settings
 from shared.sketch import bucket_of
 from tests.factories import append, now_ms
@@ -85,7 +85,7 @@ def counted(store: redis.Redis, sid: int, container_s: int) -> Counter[str]:
     pattern = keys.counters(0, sid, container_s, 0).rsplit(":", 1)[0] + ":*"
     for key in store.scan_iter(pattern):
         for field, value in store.hgetall(key).items():
-            found[field.decode().split(":", 1)[1]] += int(value)
+            found[parse_field(field.decode())[1]] += int(value)
     return found
 
 
