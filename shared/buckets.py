@@ -3,10 +3,10 @@
 Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
 grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),
 field `"<slot>:<histogram bucket>"` holding event counts and `"<slot>:e"` the error count, each
-followed by `":<stage>"` for events that name a stage (a system's totals are the sum over stages). A window
-`[start, end]` in whole seconds is covered exactly by aligned slots, coarse in the middle and fine
-at the edges; all the slots needed at one resolution lie in at most two containers, so a read
-touches at most ten hashes whatever the window length or the number of events.
+followed by `":<stage>"` for events that name a stage (a system's totals sum over stages). A
+window `[start, end]` in whole seconds is covered exactly by aligned slots, coarse in the middle
+and fine at the edges; all the slots needed at one resolution lie in at most two containers, so a
+read touches at most ten hashes whatever the window length or the number of events.
 """
 
 from collections import defaultdict

@@ -1,0 +1,102 @@
+"""Per-system health policy: what a client may set, and the effective policy after defaults.
+
+Every field is optional; what is not set comes from the settings (`LSO_WINDOW_SECONDS`,
+`LSO_DEGRADED_ERROR_RATE`, `LSO_UNHEALTHY_ERROR_RATE`) or is off. docs and README "Health rules"
+explain each rule with an example.
+"""
+
+from typing import Annotated, Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.settings import Settings
+
+Seconds = Annotated[int, Field(ge=0, le=7 * 86_400)]
+Rate = Annotated[float, Field(ge=0, le=1)]
+Millis = Annotated[float, Field(gt=0, le=1e10, allow_inf_nan=False)]
+
+
+class BurnRate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slo_target: float = Field(
+        ..., gt=0, lt=1, description="Share of events that must succeed, e.g. 0.99"
+    )
+
+
+class Policy(BaseModel):
+    """What a system's owner sets; every field optional (null or absent: the default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window_seconds: Annotated[int, Field(ge=10, le=86_400)] | None = None
+    degraded_error_rate: Rate | None = None
+    unhealthy_error_rate: Rate | None = None
+    degraded_p95_ms: Millis | None = None
+    unhealthy_p95_ms: Millis | None = None
+    min_events: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    sustain_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    consecutive_failures: Annotated[int, Field(ge=1, le=1000)] | None = None
+    recovery_seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    expected_interval_seconds: Annotated[int, Field(ge=1)] | None = None
+    grace_seconds: Seconds | None = None
+    burn_rate: BurnRate | None = None
+    probe_no_data: Literal["ok", "unhealthy"] | None = Field(
+        None, description="What the load-balancer probe answers for NO_DATA (default ok: 200)"
+    )
+
+
+class EffectivePolicy(BaseModel):
+    """The policy the verdict used: the system's own values, defaults elsewhere."""
+
+    window_seconds: int
+    degraded_error_rate: float
+    unhealthy_error_rate: float
+    degraded_p95_ms: float | None
+    unhealthy_p95_ms: float | None
+    min_events: int
+    sustain_seconds: int
+    consecutive_failures: int | None
+    recovery_seconds: int
+    expected_interval_seconds: int | None
+    grace_seconds: int
+    burn_rate: BurnRate | None
+    probe_no_data: Literal["ok", "unhealthy"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.degraded_error_rate > self.unhealthy_error_rate:
+            raise ValueError("degraded_error_rate must not exceed unhealthy_error_rate")
+        if (
+            self.degraded_p95_ms is not None
+            and self.unhealthy_p95_ms is not None
+            and self.degraded_p95_ms > self.unhealthy_p95_ms
+        ):
+            raise ValueError("degraded_p95_ms must not exceed unhealthy_p95_ms")
+        return self
+
+
+def effective(policy: Policy, settings: Settings) -> EffectivePolicy:
+    """Resolve defaults; raises pydantic.ValidationError when the result is inconsistent."""
+    return EffectivePolicy(
+        window_seconds=policy.window_seconds or settings.window_seconds,
+        degraded_error_rate=_or(policy.degraded_error_rate, settings.degraded_error_rate),
+        unhealthy_error_rate=_or(policy.unhealthy_error_rate, settings.unhealthy_error_rate),
+        degraded_p95_ms=policy.degraded_p95_ms,
+        unhealthy_p95_ms=policy.unhealthy_p95_ms,
+        min_events=_or(policy.min_events, 1),
+        sustain_seconds=_or(policy.sustain_seconds, 0),
+        consecutive_failures=policy.consecutive_failures,
+        recovery_seconds=_or(policy.recovery_seconds, 0),
+        expected_interval_seconds=policy.expected_interval_seconds,
+        grace_seconds=_or(policy.grace_seconds, 0),
+        burn_rate=policy.burn_rate,
+        probe_no_data=policy.probe_no_data or "ok",
+    )
+
+
+T = TypeVar("T")
+
+
+def _or(value: T | None, default: T) -> T:
+    return default if value is None else value
