@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
@@ -64,3 +64,4 @@ ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
+SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

@@ -14,7 +14,15 @@ from api.health_read import HealthReader
 from api.ingest import Ingestor
 from api.readiness import Readiness
 from api.registry import Registry
-from api.routes import dead_letters, events, health, probes, rate_limits, systems
+from api.routes import (
+    dead_letters,
+    events,
+    health,
+    policies,
+    probes,
+    rate_limits,
+    systems,
+)
 from shared.redis_client import async_client
 from shared.settings import Settings, get_settings
 
@@ -49,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
-    for module in (systems, rate_limits, events, health, probes, dead_letters):
+    for module in (systems, policies, rate_limits, events, health, probes, dead_letters):
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
     return app

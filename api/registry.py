@@ -1,6 +1,7 @@
 """The system registry: names to ids, assigned atomically by shared/lua/register.lua."""
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -8,10 +9,20 @@ from fastapi import HTTPException
 
 from api.schemas.systems import System
 from shared import keys, scripts
+from shared.policy import Policy
 
 # How long a replica trusts what it read of a system (that it exists, its rate limit): a limit
 # changed on one replica applies on every replica within this time.
 KNOWN_TTL_S = 2.0
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the API keeps of a system between requests (for KNOWN_TTL_S)."""
+
+    system: System
+    rate_per_s: float
+    policy: Policy
 
 
 class Registry:
@@ -19,7 +30,7 @@ class Registry:
         self._client = client
         self._default_rate_per_s = default_rate_per_s
         self._register = client.register_script(scripts.source(scripts.REGISTER))
-        self._known: dict[int, tuple[float, float]] = {}  # id -> (trusted until, rate limit)
+        self._known: dict[int, tuple[float, Known]] = {}  # id -> (trusted until, what we know)
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -38,22 +49,33 @@ class Registry:
         doc = await self._client.hget(keys.REGISTRY_SYSTEMS, str(system_id))
         return None if doc is None else System.model_validate_json(doc)
 
-    async def require(self, system_id: int) -> float:
-        """Raise 404 unless the system exists; returns its ingest rate limit in events/s (0: none).
+    async def require(self, system_id: int) -> Known:
+        """The system with its rate limit and policy; 404 unless it exists.
         Answers are cached for KNOWN_TTL_S."""
         now = time.monotonic()
-        known = self._known.get(system_id)
-        if known and known[0] > now:
-            return known[1]
+        cached = self._known.get(system_id)
+        if cached and cached[0] > now:
+            return cached[1]
         pipe = self._client.pipeline(transaction=False)
-        pipe.hexists(keys.REGISTRY_SYSTEMS, str(system_id))
+        pipe.hget(keys.REGISTRY_SYSTEMS, str(system_id))
         pipe.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
-        exists, override = await pipe.execute()
-        if not exists:
+        pipe.hget(keys.REGISTRY_POLICIES, str(system_id))
+        doc, rate, policy = await pipe.execute()
+        if doc is None:
             raise HTTPException(404, f"system {system_id} not found")
-        rate = self._default_rate_per_s if override is None else float(override)
-        self._known[system_id] = (now + KNOWN_TTL_S, rate)
-        return rate
+        known = Known(
+            system=System.model_validate_json(doc),
+            rate_per_s=self._default_rate_per_s if rate is None else float(rate),
+            policy=Policy() if policy is None else Policy.model_validate_json(policy),
+        )
+        self._known[system_id] = (now + KNOWN_TTL_S, known)
+        return known
+
+    async def set_policy(self, system_id: int, policy: Policy) -> None:
+        """Store the system's policy (fields left out: the defaults)."""
+        doc = policy.model_dump_json(exclude_none=True)
+        await self._client.hset(keys.REGISTRY_POLICIES, str(system_id), doc)
+        self._known.pop(system_id, None)
 
     async def rate_limit(self, system_id: int) -> float | None:
         """The system's own limit (None: the default applies)."""

@@ -12,6 +12,7 @@ REGISTRY_SEQ = f"{PREFIX}:{{reg}}:seq"
 REGISTRY_BY_NAME = f"{PREFIX}:{{reg}}:by_name"
 REGISTRY_SYSTEMS = f"{PREFIX}:{{reg}}:systems"
 REGISTRY_RATE_LIMITS = f"{PREFIX}:{{reg}}:rate_limits"
+REGISTRY_POLICIES = f"{PREFIX}:{{reg}}:policies"
 
 WORKERS = f"{PREFIX}:workers"
 

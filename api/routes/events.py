@@ -3,10 +3,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from api.body import read_json_body
-from api.deps import IngestorDep, NowDep, ReadinessDep, RegistryDep, SettingsDep
+from api.deps import IngestorDep, NowDep, ReadinessDep, RegistryDep, SettingsDep, SystemId
 from api.errors import retry_later
 from api.readiness import Backlog
-from api.routes.systems import SystemId
 from api.schemas.events import Accepted, batch_model
 from shared.codec import encode_batch
 
@@ -60,7 +59,7 @@ async def create_events(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
-    rate_per_s = await registry.require(system_id)
+    rate_per_s = (await registry.require(system_id)).rate_per_s
     backlog = await readiness.backlog()  # cached: sheds cheaply before the body is even read
     if not backlog.ok:
         return _shed(backlog.events, backlog)

@@ -1,28 +1,105 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
-from api.deps import HealthReaderDep, NowDep, RegistryDep, SettingsDep
-from api.routes.systems import SystemId
-from api.schemas.health import Health
+from api.deps import HealthReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
+from api.schemas.health import Health, Overview, Probe, SystemVerdict
+from shared.policy import EffectivePolicy, Policy, effective
+from shared.verdict import Verdict
 
 router = APIRouter(tags=["health"])
+
+WORST_FIRST = [Verdict.UNHEALTHY, Verdict.DEGRADED, Verdict.NO_DATA, Verdict.OK]
+
+
+async def _health(
+    system_id: int,
+    registry: RegistryDep,
+    reader: HealthReaderDep,
+    settings: SettingsDep,
+    now: NowDep,
+    window_seconds: int | None,
+) -> Health:
+    known = await registry.require(system_id)
+    policy = _effective(known.policy, settings)
+    if window_seconds is not None:
+        policy = policy.model_copy(update={"window_seconds": window_seconds})
+    return await reader.read(system_id, policy, known.system.created_at, now)
+
+
+def _effective(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
+    try:
+        return effective(policy, settings)
+    except ValidationError as exc:  # stored before a default changed; say so, not 500
+        raise HTTPException(409, f"the system's policy conflicts with the defaults: {exc}") from exc
+
+
+_HEALTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "The health, or with `probe=1` the verdict only (OK, DEGRADED)"},
+    404: {"description": "Unknown system"},
+    409: {"description": "The system's policy conflicts with changed defaults"},
+    503: {"description": "With `probe=1`: UNHEALTHY (or NO_DATA if the policy says so)"},
+}
 
 
 @router.get(
     "/systems/{system_id}/health",
     response_model=Health,
-    responses={404: {"description": "Unknown system"}},
+    responses=_HEALTH_RESPONSES,
+    operation_id="read_health",
+)
+@router.head(
+    "/systems/{system_id}/health",
+    responses=_HEALTH_RESPONSES,
+    operation_id="probe_health",
+    summary="Probe health (no body)",
 )
 async def read_health(
     system_id: SystemId,
+    request: Request,
     registry: RegistryDep,
     reader: HealthReaderDep,
     settings: SettingsDep,
     now: NowDep,
     window_seconds: Annotated[int | None, Query(ge=10, le=86_400)] = None,
-) -> Health:
-    """Health over the last `window_seconds` of event time (default LSO_WINDOW_SECONDS)."""
-    await registry.require(system_id)
-    window_s = window_seconds or settings.window_seconds
-    return await reader.read(system_id, window_s, now)
+    probe: Annotated[bool, Query(description="Load-balancer mode: 200 or 503, tiny body")] = False,
+) -> Response:
+    """Health over the last `window_seconds` of event time (default: the system's policy)."""
+    health = await _health(system_id, registry, reader, settings, now, window_seconds)
+    if probe:
+        failing = health.health is Verdict.UNHEALTHY or (
+            health.health is Verdict.NO_DATA and health.policy.probe_no_data == "unhealthy"
+        )
+        body = Probe(system_id=system_id, health=health.health, reason=health.reason)
+        return Response(
+            b"" if request.method == "HEAD" else body.model_dump_json().encode(),
+            status_code=503 if failing else 200,
+            media_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+    return JSONResponse(health.model_dump(mode="json"))
+
+
+@router.get("/health", response_model=Overview)
+async def read_overview(
+    registry: RegistryDep,
+    reader: HealthReaderDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Overview:
+    """One line per system (verdict and reason), worst first."""
+    lines = []
+    for system in await registry.list():
+        health = await _health(system.system_id, registry, reader, settings, now, None)
+        lines.append(
+            SystemVerdict(
+                system_id=system.system_id,
+                name=system.name,
+                health=health.health,
+                reason=health.reason,
+            )
+        )
+    lines.sort(key=lambda line: (WORST_FIRST.index(line.health), line.system_id))
+    return Overview(systems=lines)

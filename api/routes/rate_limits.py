@@ -1,7 +1,6 @@
 from fastapi import APIRouter
 
-from api.deps import RegistryDep, SettingsDep
-from api.routes.systems import SystemId
+from api.deps import RegistryDep, SettingsDep, SystemId
 from api.schemas.rate_limits import RateLimit, RateLimitUpdate
 
 router = APIRouter(tags=["systems"])

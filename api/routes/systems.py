@@ -1,14 +1,11 @@
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
-from api.deps import RegistryDep
+from api.deps import RegistryDep, SettingsDep, SystemId
+from api.routes.policies import resolve
 from api.schemas.systems import System, SystemCreate, SystemList
 
 router = APIRouter(prefix="/systems", tags=["systems"])
-
-SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]
 
 
 @router.post(
@@ -17,9 +14,16 @@ SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]
     response_model=System,
     responses={200: {"model": System, "description": "Already registered under that name"}},
 )
-async def create_system(body: SystemCreate, registry: RegistryDep) -> JSONResponse:
-    """Register a system. Idempotent by name: the same name again returns the existing system."""
+async def create_system(
+    body: SystemCreate, registry: RegistryDep, settings: SettingsDep
+) -> JSONResponse:
+    """Register a system. Idempotent by name: the same name again returns the existing system
+    (a `policy` in the body is set in both cases)."""
+    if body.policy is not None:
+        resolve(body.policy, settings)  # 422 before anything is stored
     created, system = await registry.register(body.name, body.description)
+    if body.policy is not None:
+        await registry.set_policy(system.system_id, body.policy)
     return JSONResponse(system.model_dump(mode="json"), status_code=201 if created else 200)
 
 

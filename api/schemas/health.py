@@ -1,8 +1,35 @@
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from shared.policy import EffectivePolicy
 from shared.verdict import Verdict
+
+
+class Rule(BaseModel):
+    name: str
+    observed: float | None
+    threshold: float | None
+    fired: bool
+    sets: Verdict = Field(description="The verdict this rule gives when it fires")
+    reason: str
+
+
+class StageHealth(BaseModel):
+    total: int
+    errors: int
+    error_rate: float
+    p50_latency: float
+    p95_latency: float
+    p99_latency: float
+
+
+class LastError(BaseModel):
+    at: datetime
+    event_type: str
+    stage: str | None
+    run_id: str | None
+    payload_excerpt: str | None = Field(description="The payload as JSON, cut at 200 characters")
 
 
 class Health(BaseModel):
@@ -20,3 +47,25 @@ class Health(BaseModel):
     p95_latency: float
     p99_latency: float
     last_event_at: datetime | None
+    last_error_at: datetime | None
+    last_error: LastError | None
+    policy: EffectivePolicy
+    rules: list[Rule]
+    stages: dict[str, StageHealth]
+
+
+class Probe(BaseModel):
+    system_id: int
+    health: Verdict
+    reason: str
+
+
+class SystemVerdict(BaseModel):
+    system_id: int
+    name: str
+    health: Verdict
+    reason: str
+
+
+class Overview(BaseModel):
+    systems: list[SystemVerdict] = Field(description="Worst first")

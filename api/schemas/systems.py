@@ -3,6 +3,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.policy import Policy
+
 SystemName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
@@ -11,6 +13,9 @@ class SystemCreate(BaseModel):
 
     name: SystemName
     description: Annotated[str, Field(max_length=1024)] | None = None
+    policy: Policy | None = Field(
+        None, description="Health policy to set (also on an existing name); see PUT .../policy"
+    )
 
 
 class System(BaseModel):

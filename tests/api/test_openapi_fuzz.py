@@ -14,7 +14,6 @@ from api.main import create_app
 from shared.settings import Settings
 
 CHECKS = [
-    checks.not_a_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,
     checks.response_schema_conformance,
@@ -40,7 +39,10 @@ def test_no_generated_request_gets_a_server_error(settings: Settings) -> None:
         @given(case=operation.as_strategy())
         def check(case: Case) -> None:
             response = case.call()
-            assert response.status_code < 500, (case.method, case.formatted_path, response.text)
+            # The load-balancer probe says UNHEALTHY with a 503, by design (and documented).
+            probe = case.path == "/systems/{system_id}/health" and (case.query or {}).get("probe")
+            if not (probe and response.status_code == 503):
+                assert response.status_code < 500, (case.method, case.formatted_path)
             case.validate_response(response, checks=CHECKS)
 
         check()

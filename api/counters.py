@@ -1,0 +1,73 @@
+"""Reading counter containers for one system, each container fetched once per request."""
+
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from shared import keys
+from shared.buckets import LEVELS, Level, container_start, cover
+from shared.stats import StagedStats, Stats, parsed
+
+Container = tuple[int, int]  # (container_s, container start s)
+
+
+@dataclass
+class Counters:
+    partition: int
+    system_id: int
+    fields: dict[Container, dict[bytes, bytes]] = field(default_factory=dict)
+
+    def need(self, containers: list[Container]) -> None:
+        for c in containers:
+            self.fields.setdefault(c, {})
+
+    def queue(self, pipe: aioredis.client.Pipeline) -> list[Container]:
+        """Queue an HGETALL of every needed container; `store` the replies in this order."""
+        order = list(self.fields)
+        for container_s, start in order:
+            pipe.hgetall(keys.counters(self.partition, self.system_id, container_s, start))
+        return order
+
+    def store(self, order: list[Container], replies: list[dict[bytes, bytes]]) -> None:
+        self.fields.update(zip(order, replies, strict=True))
+
+    def window(self, start_s: int, end_s: int) -> StagedStats:
+        """Statistics of the events whose second lies in [start_s, end_s] (needs `need_window`)."""
+        stats = StagedStats()
+        for container, slots in cover(start_s, end_s).items():
+            for slot, bucket, stage, n in parsed(self.fields.get(container, {})):
+                if slot in slots:
+                    stats.add_count(bucket, stage, n)
+        return stats
+
+    def need_window(self, start_s: int, end_s: int) -> None:
+        self.need(list(cover(start_s, end_s)))
+
+    def series(self, level: Level, start_s: int, end_s: int) -> list[tuple[int, Stats]]:
+        """One Stats per `level` slot from the slot holding start_s to the one holding end_s."""
+        out: dict[int, Stats] = {}
+        first = start_s - start_s % level.slot_s
+        for slot_start in range(first, end_s + 1, level.slot_s):
+            out[slot_start] = Stats()
+        for container in self._series_containers(level, start_s, end_s):
+            for slot, bucket, _, n in parsed(self.fields.get(container, {})):
+                slot_start = container[1] + slot * level.slot_s
+                if slot_start in out:
+                    out[slot_start].add_count(bucket, n)
+        return sorted(out.items())
+
+    def need_series(self, level: Level, start_s: int, end_s: int) -> None:
+        self.need(self._series_containers(level, start_s, end_s))
+
+    @staticmethod
+    def _series_containers(level: Level, start_s: int, end_s: int) -> list[Container]:
+        first = container_start(level, start_s)
+        return [(level.container_s, c) for c in range(first, end_s + 1, level.container_s)]
+
+
+def level_for(span_s: int, max_points: int) -> Level:
+    """The finest resolution that shows `span_s` in at most `max_points` slots."""
+    for level in LEVELS:
+        if span_s / level.slot_s <= max_points:
+            return level
+    return LEVELS[-1]
