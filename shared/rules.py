@@ -160,10 +160,10 @@ def _sustainable(i: Inputs, name: str, observed: float, threshold: float, text: 
     held = unhealthy_held_s(i)
     if held >= sustain:
         return RuleResult(name, observed, threshold, True, Verdict.UNHEALTHY,
-                          f"unhealthy for {held:.0f} s (sustain {sustain} s)")  # fmt: skip
+                          f"unhealthy for {int(held)} s (sustain {sustain} s)")  # fmt: skip
     pending = held > 0
     return RuleResult(name, observed, threshold, pending, Verdict.DEGRADED,
-                      f"unhealthy for {held:.0f} s of {sustain} s needed")  # fmt: skip
+                      f"unhealthy for {int(held)} s of {sustain} s needed")  # fmt: skip
 
 
 def _burn(i: Inputs) -> list[RuleResult]:
@@ -193,7 +193,7 @@ def _recovery(i: Inputs) -> RuleResult | None:
     fired = clear is not None and clear < p.recovery_seconds
     return RuleResult(
         "recovery", clear, p.recovery_seconds, fired, Verdict.DEGRADED,
-        f"recovering: clear for {clear or 0:.0f} s of {p.recovery_seconds} s needed",
+        f"recovering: clear for {int(clear or 0)} s of {p.recovery_seconds} s needed",
     )  # fmt: skip
 
 
