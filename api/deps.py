@@ -9,7 +9,9 @@ from fastapi import Depends, Path, Request
 
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
+from api.history import HistoryReader
 from api.ingest import Ingestor
+from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
 from shared.settings import Settings
@@ -40,6 +42,16 @@ def _health_reader(request: Request) -> HealthReader:
     return reader
 
 
+def _history(request: Request) -> HistoryReader:
+    reader: HistoryReader = request.app.state.history
+    return reader
+
+
+def _raw_events(request: Request) -> RawEvents:
+    raw_events: RawEvents = request.app.state.raw_events
+    return raw_events
+
+
 def _readiness(request: Request) -> Readiness:
     readiness: Readiness = request.app.state.readiness
     return readiness
@@ -61,6 +73,8 @@ RegistryDep = Annotated[Registry, Depends(_registry)]
 IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
 HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+HistoryReaderDep = Annotated[HistoryReader, Depends(_history)]
+RawEventsDep = Annotated[RawEvents, Depends(_raw_events)]
 DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]

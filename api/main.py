@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from api import errors
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
+from api.history import HistoryReader
 from api.ingest import Ingestor
+from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
 from api.routes import (
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = Registry(client, settings.rate_limit_events_per_s)
         app.state.ingestor = Ingestor(client, settings)
         app.state.health_reader = HealthReader(client, settings)
+        app.state.history = HistoryReader(client, settings)
+        app.state.raw_events = RawEvents(client, settings)
         app.state.readiness = Readiness(client, settings)
         app.state.dead_letters = DeadLetters(client, settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,

@@ -1,12 +1,25 @@
-from typing import Annotated
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from pydantic import AwareDatetime
 
 from api.body import read_json_body
-from api.deps import IngestorDep, NowDep, ReadinessDep, RegistryDep, SettingsDep, SystemId
+from api.deps import (
+    IngestorDep,
+    NowDep,
+    RawEventsDep,
+    ReadinessDep,
+    RegistryDep,
+    SettingsDep,
+    SystemId,
+)
 from api.errors import retry_later
+from api.raw_events import Filters
 from api.readiness import Backlog
 from api.schemas.events import Accepted, batch_model
+from api.schemas.raw_events import EventPage
 from shared.codec import encode_batch
 
 router = APIRouter(tags=["events"])
@@ -86,3 +99,43 @@ def _shed(events: int, backlog: Backlog) -> Response:
         f"overloaded: {events} events wait to be applied (limit {backlog.limit})",
         backlog.retry_after_s(),
     )
+
+
+@router.get(
+    "/systems/{system_id}/events",
+    response_model=EventPage,
+    responses={404: {"description": "Unknown system"}, 422: {"description": "Bad range or cursor"}},
+)
+async def read_events(
+    system_id: SystemId,
+    registry: RegistryDep,
+    raw_events: RawEventsDep,
+    settings: SettingsDep,
+    now: NowDep,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+    until: Annotated[AwareDatetime | None, Query()] = None,
+    status: Annotated[Literal["ok", "error"] | None, Query()] = None,
+    stage: Annotated[str | None, Query(max_length=64)] = None,
+    run_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^-?\d+\.\d+$")] = None,
+) -> EventPage:
+    """Recent raw events (kept LSO_RAW_RETENTION_S), newest first. Defaults: everything kept."""
+    await registry.require(system_id)
+    until_dt = until or now
+    since_dt = since or until_dt - timedelta(seconds=settings.raw_retention_s)
+    if since_dt > until_dt:
+        raise HTTPException(422, "`since` must not be after `until`")
+    events, next_cursor = await raw_events.page(
+        system_id,
+        _ms(since_dt),
+        _ms(until_dt),
+        Filters(status, stage, run_id),
+        limit,
+        cursor,
+    )
+    return EventPage(events=events, next_cursor=next_cursor)
+
+
+def _ms(at: datetime) -> int:
+    return math.floor(at.timestamp() * 1000)

@@ -1,11 +1,13 @@
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 
-from api.deps import HealthReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
+from api.deps import HealthReaderDep, HistoryReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
 from api.schemas.health import Health, Overview, Probe, SystemVerdict
+from api.schemas.history import History
 from shared.policy import EffectivePolicy, Policy, effective
 from shared.verdict import Verdict
 
@@ -103,3 +105,32 @@ async def read_overview(
         )
     lines.sort(key=lambda line: (WORST_FIRST.index(line.health), line.system_id))
     return Overview(systems=lines)
+
+
+@router.get(
+    "/systems/{system_id}/health/history",
+    response_model=History,
+    responses={404: {"description": "Unknown system"},
+               422: {"description": "Bad range, or more than 1000 points"}},
+)  # fmt: skip
+async def read_history(
+    system_id: SystemId,
+    registry: RegistryDep,
+    history: HistoryReaderDep,
+    settings: SettingsDep,
+    now: NowDep,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: Annotated[AwareDatetime | None, Query()] = None,
+    step: Annotated[int | None, Query(ge=1, le=86_400, description="Seconds per point")] = None,
+) -> History:
+    """Total, errors, error rate, p95 and verdict per step, for plots (at most 1000 points).
+    Defaults: the last hour, 60 s steps."""
+    known = await registry.require(system_id)
+    end = to or now
+    start = from_ or end - timedelta(hours=1)
+    if start > end:
+        raise HTTPException(422, "`from` must not be after `to`")
+    step_s = step or 60
+    policy = _effective(known.policy, settings)
+    points = await history.read(system_id, policy, start, end, step_s)
+    return History(system_id=system_id, step_seconds=step_s, points=points)
