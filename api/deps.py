@@ -14,6 +14,7 @@ from api.ingest import Ingestor
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
+from api.runs import Runs
 from shared.settings import Settings
 
 
@@ -52,6 +53,11 @@ def _raw_events(request: Request) -> RawEvents:
     return raw_events
 
 
+def _runs(request: Request) -> Runs:
+    runs: Runs = request.app.state.runs
+    return runs
+
+
 def _readiness(request: Request) -> Readiness:
     readiness: Readiness = request.app.state.readiness
     return readiness
@@ -75,6 +81,7 @@ HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 HistoryReaderDep = Annotated[HistoryReader, Depends(_history)]
 RawEventsDep = Annotated[RawEvents, Depends(_raw_events)]
+RunsDep = Annotated[Runs, Depends(_runs)]
 DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]

@@ -23,8 +23,10 @@ from api.routes import (
     policies,
     probes,
     rate_limits,
+    runs,
     systems,
 )
+from api.runs import Runs
 from shared.redis_client import async_client
 from shared.settings import Settings, get_settings
 
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.health_reader = HealthReader(client, settings)
         app.state.history = HistoryReader(client, settings)
         app.state.raw_events = RawEvents(client, settings)
+        app.state.runs = Runs(client, settings)
         app.state.readiness = Readiness(client, settings)
         app.state.dead_letters = DeadLetters(client, settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,
@@ -61,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
-    for module in (systems, policies, rate_limits, events, health, probes, dead_letters):
+    for module in (
+        systems, policies, rate_limits, events, health, runs, probes, dead_letters
+    ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
     return app

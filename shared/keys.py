@@ -63,3 +63,13 @@ def idempotency(partition: int, system_id: int, key: str) -> str:
 def rate_bucket(partition: int, system_id: int) -> str:
     """Token bucket of the system's ingest rate limit."""
     return f"{_tag(partition)}:rate:{system_id}"
+
+
+def runs(partition: int, system_id: int) -> str:
+    """Index of the system's recent runs: run_id scored by its newest event (ms)."""
+    return f"{_tag(partition)}:runs:{system_id}"
+
+
+def run(partition: int, system_id: int, run_id: str) -> str:
+    """Summary of one run (events, errors, first/last ts, newest event, stages)."""
+    return f"{_tag(partition)}:run:{system_id}:{run_id}"

@@ -41,6 +41,11 @@ class Policy(BaseModel):
     expected_interval_seconds: Annotated[int, Field(ge=1)] | None = None
     grace_seconds: Seconds | None = None
     burn_rate: BurnRate | None = None
+    run_idle_seconds: Annotated[int, Field(ge=1, le=7 * 86_400)] | None = Field(
+        None, description="A run with no event for this long has finished (default 300)"
+    )
+    max_run_seconds: Annotated[int, Field(ge=1)] | None = None
+    min_run_seconds: Annotated[int, Field(ge=0)] | None = None
     probe_no_data: Literal["ok", "unhealthy"] | None = Field(
         None, description="What the load-balancer probe answers for NO_DATA (default ok: 200)"
     )
@@ -61,6 +66,9 @@ class EffectivePolicy(BaseModel):
     expected_interval_seconds: int | None
     grace_seconds: int
     burn_rate: BurnRate | None
+    run_idle_seconds: int
+    max_run_seconds: int | None
+    min_run_seconds: int | None
     probe_no_data: Literal["ok", "unhealthy"]
 
     @model_validator(mode="after")
@@ -91,6 +99,9 @@ def effective(policy: Policy, settings: Settings) -> EffectivePolicy:
         expected_interval_seconds=policy.expected_interval_seconds,
         grace_seconds=_or(policy.grace_seconds, 0),
         burn_rate=policy.burn_rate,
+        run_idle_seconds=_or(policy.run_idle_seconds, 300),
+        max_run_seconds=policy.max_run_seconds,
+        min_run_seconds=policy.min_run_seconds,
         probe_no_data=policy.probe_no_data or "ok",
     )
 

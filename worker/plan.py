@@ -28,6 +28,7 @@ class _Contribution:
     members: list[Arg] = field(default_factory=list)
     counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)  # second, bucket, stage
     errors: Counter[tuple[int, str]] = field(default_factory=Counter)  # second, stage
+    runs: dict[str, "_Run"] = field(default_factory=dict)
 
     def add(self, ref: str, event: CompactEvent) -> None:
         self.newest_ms = max(self.newest_ms, event.ts_ms)
@@ -39,6 +40,31 @@ class _Contribution:
         self.counts[(second, bucket_of(event.latency_ms), stage)] += 1
         if event.is_error:
             self.errors[(second, stage)] += 1
+        if event.run_id is not None:
+            self.runs.setdefault(event.run_id, _Run()).add(event)
+
+
+@dataclass
+class _Run:
+    """What one contribution adds to one run's summary."""
+
+    events: int = 0
+    errors: int = 0
+    first_ms: int = 2**63
+    last_ms: int = -(2**63)
+    last_is_error: bool = False
+    last_type: str = ""
+    stages: Counter[str] = field(default_factory=Counter)
+
+    def add(self, event: CompactEvent) -> None:
+        self.events += 1
+        self.errors += event.is_error
+        self.first_ms = min(self.first_ms, event.ts_ms)
+        if event.ts_ms >= self.last_ms:
+            self.last_ms, self.last_is_error = event.ts_ms, event.is_error
+            self.last_type = event.event_type
+        if event.stage:
+            self.stages[event.stage] += 1
 
 
 def raw_member(ref: str, event: CompactEvent) -> bytes:
@@ -103,7 +129,8 @@ def plan_apply(
         return key_pos
 
     body: list[Arg] = []
-    for contribution in ([plain] if plain.members else []) + guarded:
+    contributions = ([plain] if plain.members else []) + guarded
+    for contribution in contributions:
         sums: Counter[tuple[int, str]] = Counter()  # (key position, field) -> amount
         for (second, bucket, stage), n in contribution.counts.items():
             for level in LEVELS:
@@ -116,6 +143,13 @@ def plan_apply(
         increments: list[Arg] = []
         for (key_pos, name), n in sums.items():
             increments += [key_pos, name, n]
+        runs: list[Arg] = []
+        for run_id, run in contribution.runs.items():
+            runs += [position(keys.run(partition, sid, run_id)), run_id, run.events, run.errors,
+                     run.first_ms, run.last_ms, int(run.last_is_error), run.last_type,
+                     len(run.stages)]  # fmt: skip
+            for stage, n in run.stages.items():
+                runs += [stage, n]
         body += [
             contribution.guard,
             contribution.newest_ms,
@@ -125,8 +159,11 @@ def plan_apply(
             *contribution.members,
             len(increments) // 3,
             *increments,
+            len(contribution.runs),
+            *runs,
         ]
 
+    runs_index = position(keys.runs(partition, sid)) if any(c.runs for c in contributions) else 0
     batch_guard = 0
     if batch.idempotency_key is not None:
         batch_guard = position(keys.idempotency(partition, sid, batch.idempotency_key))
@@ -138,6 +175,8 @@ def plan_apply(
         (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
         settings.dedupe_ttl_s,
         batch_guard,
+        runs_index,
+        settings.counter_retention_s,
         len(expire_at),
     ]
     for key_pos, at in expire_at.items():

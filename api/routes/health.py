@@ -25,13 +25,13 @@ async def _health(
     window_seconds: int | None,
 ) -> Health:
     known = await registry.require(system_id)
-    policy = _effective(known.policy, settings)
+    policy = effective_policy(known.policy, settings)
     if window_seconds is not None:
         policy = policy.model_copy(update={"window_seconds": window_seconds})
     return await reader.read(system_id, policy, known.system.created_at, now)
 
 
-def _effective(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
+def effective_policy(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
     try:
         return effective(policy, settings)
     except ValidationError as exc:  # stored before a default changed; say so, not 500
@@ -131,6 +131,6 @@ async def read_history(
     if start > end:
         raise HTTPException(422, "`from` must not be after `to`")
     step_s = step or 60
-    policy = _effective(known.policy, settings)
+    policy = effective_policy(known.policy, settings)
     points = await history.read(system_id, policy, start, end, step_s)
     return History(system_id=system_id, step_seconds=step_s, points=points)

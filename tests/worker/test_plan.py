@@ -25,8 +25,8 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     ]
     counter_keys = [k for k in plan.keys if ":c:3:" in k]
     assert len(counter_keys) == len(LEVELS)  # one second: one container per resolution
-    containers = plan.args[7]
-    body = plan.args[8 + 2 * containers :]
+    containers = plan.args[9]
+    body = plan.args[10 + 2 * containers :]
     assert body[0] == 0, "unconditional"
     assert body[2] == NOW_MS and body[3], "the newest error and its raw member"
     assert body[4] == 3, "three raw members"
@@ -47,8 +47,8 @@ def test_each_event_with_an_id_is_guarded_by_its_own_dedupe_marker() -> None:
 def test_counter_containers_expire_after_their_end_plus_the_retention() -> None:
     settings = Settings()
     plan = plan_apply(Batch(3, [ev()]), 0, "1-0", settings, NOW_MS)
-    containers = int(plan.args[7])
-    pairs = plan.args[8 : 8 + 2 * containers]
+    containers = int(plan.args[9])
+    pairs = plan.args[10 : 10 + 2 * containers]
     second = NOW_MS // 1000
     for key_pos, at in zip(pairs[::2], pairs[1::2], strict=True):
         container_s, start = map(int, plan.keys[int(key_pos) - 1].rsplit(":", 2)[1:])
