@@ -25,6 +25,11 @@ def pending_of_others(client: redis.Redis) -> int:
     return int(client.xpending(keys.stream(0), keys.GROUP)["pending"])
 
 
+def blocked_readers(client: redis.Redis) -> int:
+    clients = client.client_list()
+    return sum(c.get("cmd") == "xreadgroup" and "b" in c.get("flags", "") for c in clients)
+
+
 def test_a_worker_killed_mid_stream_has_its_entries_reclaimed_with_exact_totals(
     client: redis.Redis, server_url: str, spawn: Spawn
 ) -> None:
@@ -90,7 +95,7 @@ def test_a_second_signal_exits_at_once(client: redis.Redis, server_url: str, spa
     # A long blocking read: after the first signal the worker would wait for it to end.
     env = {"LSO_REDIS_URL": server_url, "LSO_WORKER_BLOCK_MS": "8000", "LSO_CLAIM_IDLE_MS": "20000"}
     worker = spawn("worker", env=env)
-    wait_for(lambda: client.zcard(keys.WORKERS), 30, "the worker's first heartbeat")
+    wait_for(lambda: blocked_readers(client), 30, "the worker to block in XREADGROUP")
     started = time.monotonic()
     worker.send_signal(signal.SIGTERM)
     time.sleep(0.3)
