@@ -55,6 +55,10 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _vs(observed: float, threshold: float) -> str:
+    return "≥" if observed >= threshold else "<"
+
+
 def _unhealthy(p: EffectivePolicy, s: Stats) -> bool:
     if s.error_rate >= p.unhealthy_error_rate:
         return True
@@ -128,11 +132,13 @@ def _error_rate(i: Inputs) -> list[RuleResult]:
     out = [
         RuleResult(
             "error_rate_degraded", rate, p.degraded_error_rate, rate >= p.degraded_error_rate,
-            Verdict.DEGRADED, f"error rate {_g(rate)} ≥ {_g(p.degraded_error_rate)}",
+            Verdict.DEGRADED,
+            f"error rate {_g(rate)} {_vs(rate, p.degraded_error_rate)} {_g(p.degraded_error_rate)}",
         )
     ]  # fmt: skip
     out.append(_sustainable(i, "error_rate_unhealthy", rate, p.unhealthy_error_rate,
-                            f"error rate {_g(rate)} ≥ {_g(p.unhealthy_error_rate)}"))  # fmt: skip
+                            f"error rate {_g(rate)} {_vs(rate, p.unhealthy_error_rate)} "
+                            f"{_g(p.unhealthy_error_rate)}"))  # fmt: skip
     return out
 
 
@@ -143,10 +149,12 @@ def _latency(i: Inputs) -> list[RuleResult]:
     if p.degraded_p95_ms is not None:
         out.append(RuleResult(
             "p95_degraded", p95, p.degraded_p95_ms, p95 >= p.degraded_p95_ms, Verdict.DEGRADED,
-            f"p95 latency {_g(p95)} ms ≥ {_g(p.degraded_p95_ms)} ms",
+            f"p95 latency {_g(p95)} ms {_vs(p95, p.degraded_p95_ms)} {_g(p.degraded_p95_ms)} ms",
         ))  # fmt: skip
     if p.unhealthy_p95_ms is not None:
-        text = f"p95 latency {_g(p95)} ms ≥ {_g(p.unhealthy_p95_ms)} ms"
+        text = (
+            f"p95 latency {_g(p95)} ms {_vs(p95, p.unhealthy_p95_ms)} {_g(p.unhealthy_p95_ms)} ms"
+        )
         out.append(_sustainable(i, "p95_unhealthy", p95, p.unhealthy_p95_ms, text))
     return out
 
