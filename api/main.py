@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.history = HistoryReader(client, settings)
         app.state.raw_events = RawEvents(client, settings)
         app.state.runs = Runs(client, settings)
+        app.state.probe_cache = {}
         app.state.readiness = Readiness(client, settings)
         app.state.dead_letters = DeadLetters(client, settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -69,19 +70,47 @@ async def read_health(
     probe: Annotated[bool, Query(description="Load-balancer mode: 200 or 503, tiny body")] = False,
 ) -> Response:
     """Health over the last `window_seconds` of event time (default: the system's policy)."""
-    health = await _health(system_id, registry, reader, settings, now, window_seconds)
     if probe:
+        return await _probe(request, system_id, registry, reader, settings, now, window_seconds)
+    health = await _health(system_id, registry, reader, settings, now, window_seconds)
+    return JSONResponse(health.model_dump(mode="json"))
+
+
+PROBE_CACHE_S = 1.0
+
+
+async def _probe(
+    request: Request,
+    system_id: int,
+    registry: RegistryDep,
+    reader: HealthReaderDep,
+    settings: SettingsDep,
+    now: NowDep,
+    window_seconds: int | None,
+) -> Response:
+    """200 or 503 with a tiny body. Many load balancers polling every second cost one health
+    read per system, window and process per second: answers are kept PROBE_CACHE_S."""
+    cache: dict[tuple[int, int | None], tuple[float, int, bytes]] = request.app.state.probe_cache
+    key = (system_id, window_seconds)
+    cached = cache.get(key)
+    if cached is None or cached[0] <= time.monotonic():
+        health = await _health(system_id, registry, reader, settings, now, window_seconds)
         failing = health.health is Verdict.UNHEALTHY or (
             health.health is Verdict.NO_DATA and health.policy.probe_no_data == "unhealthy"
         )
         body = Probe(system_id=system_id, health=health.health, reason=health.reason)
-        return Response(
-            b"" if request.method == "HEAD" else body.model_dump_json().encode(),
-            status_code=503 if failing else 200,
-            media_type="application/json",
-            headers={"Cache-Control": "no-store"},
+        cached = (
+            time.monotonic() + PROBE_CACHE_S,
+            503 if failing else 200,
+            body.model_dump_json().encode(),
         )
-    return JSONResponse(health.model_dump(mode="json"))
+        cache[key] = cached
+    return Response(
+        b"" if request.method == "HEAD" else cached[2],
+        status_code=cached[1],
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/health", response_model=Overview)
