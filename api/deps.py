@@ -1,8 +1,12 @@
-"""Dependencies of the route handlers, as `Annotated` aliases."""
+"""Dependencies of the route handlers, as `Annotated` aliases.
+
+The services are built once in the lifespan (api/main.py) and kept on `app.state` under the names
+used here.
+"""
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Path, Request
@@ -17,55 +21,18 @@ from api.registry import Registry
 from api.runs import Runs
 from shared.settings import Settings
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-def _redis(request: Request) -> aioredis.Redis:
-    client: aioredis.Redis = request.app.state.redis
-    return client
+def _state(name: str, kind: type[T]) -> Any:
+    """A dependency returning `app.state.<name>`, typed as `kind` for the alias below."""
 
+    def get(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
 
-def _registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
-    return registry
-
-
-def _ingestor(request: Request) -> Ingestor:
-    ingestor: Ingestor = request.app.state.ingestor
-    return ingestor
-
-
-def _health_reader(request: Request) -> HealthReader:
-    reader: HealthReader = request.app.state.health_reader
-    return reader
-
-
-def _history(request: Request) -> HistoryReader:
-    reader: HistoryReader = request.app.state.history
-    return reader
-
-
-def _raw_events(request: Request) -> RawEvents:
-    raw_events: RawEvents = request.app.state.raw_events
-    return raw_events
-
-
-def _runs(request: Request) -> Runs:
-    runs: Runs = request.app.state.runs
-    return runs
-
-
-def _readiness(request: Request) -> Readiness:
-    readiness: Readiness = request.app.state.readiness
-    return readiness
-
-
-def _dead_letters(request: Request) -> DeadLetters:
-    dead_letters: DeadLetters = request.app.state.dead_letters
-    return dead_letters
+    get.__name__ = f"get_{name}"
+    return Depends(get)
 
 
 def _now(request: Request) -> datetime:
@@ -73,16 +40,16 @@ def _now(request: Request) -> datetime:
     return clock()
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
-RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
-RegistryDep = Annotated[Registry, Depends(_registry)]
-IngestorDep = Annotated[Ingestor, Depends(_ingestor)]
-HealthReaderDep = Annotated[HealthReader, Depends(_health_reader)]
-ReadinessDep = Annotated[Readiness, Depends(_readiness)]
-HistoryReaderDep = Annotated[HistoryReader, Depends(_history)]
-RawEventsDep = Annotated[RawEvents, Depends(_raw_events)]
-RunsDep = Annotated[Runs, Depends(_runs)]
-DeadLettersDep = Annotated[DeadLetters, Depends(_dead_letters)]
+SettingsDep = Annotated[Settings, _state("settings", Settings)]
+RedisDep = Annotated[aioredis.Redis, _state("redis", aioredis.Redis)]
+RegistryDep = Annotated[Registry, _state("registry", Registry)]
+IngestorDep = Annotated[Ingestor, _state("ingestor", Ingestor)]
+HealthReaderDep = Annotated[HealthReader, _state("health_reader", HealthReader)]
+HistoryReaderDep = Annotated[HistoryReader, _state("history", HistoryReader)]
+RawEventsDep = Annotated[RawEvents, _state("raw_events", RawEvents)]
+RunsDep = Annotated[Runs, _state("runs", Runs)]
+ReadinessDep = Annotated[Readiness, _state("readiness", Readiness)]
+DeadLettersDep = Annotated[DeadLetters, _state("dead_letters", DeadLetters)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

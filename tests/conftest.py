@@ -3,6 +3,7 @@ every server installed: Valkey always, Redis when present); `fake_client` is fak
 only and never the only proof."""
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,10 +79,23 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def api(settings: Settings, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=True) as test_client:
-        test_client.app.state.clock = clock  # type: ignore[attr-defined]
-        yield test_client
+def make_api(settings: Settings, clock: Clock) -> Iterator[Callable[..., TestClient]]:
+    """`make_api(max_lag_events=10)`: a started app on the test's server and clock, with setting
+    overrides; stopped after the test."""
+    with ExitStack() as stack:
+
+        def make(**overrides: Any) -> TestClient:
+            app = create_app(make_settings(settings.redis_url, **overrides))
+            test_client = stack.enter_context(TestClient(app, raise_server_exceptions=True))
+            test_client.app.state.clock = clock  # type: ignore[attr-defined]
+            return test_client
+
+        yield make
+
+
+@pytest.fixture
+def api(make_api: Callable[..., TestClient]) -> TestClient:
+    return make_api()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.body import read_json_body
@@ -20,6 +20,7 @@ from api.raw_events import Filters
 from api.readiness import Backlog
 from api.schemas.events import Accepted, batch_model
 from api.schemas.raw_events import EventPage
+from api.time_range import time_range
 from shared.codec import encode_batch
 
 router = APIRouter(tags=["events"])
@@ -122,10 +123,8 @@ async def read_events(
 ) -> EventPage:
     """Recent raw events (kept LSO_RAW_RETENTION_S), newest first. Defaults: everything kept."""
     await registry.require(system_id)
-    until_dt = until or now
-    since_dt = since or until_dt - timedelta(seconds=settings.raw_retention_s)
-    if since_dt > until_dt:
-        raise HTTPException(422, "`since` must not be after `until`")
+    retention = timedelta(seconds=settings.raw_retention_s)
+    since_dt, until_dt = time_range(since, until, now, retention, ("since", "until"))
     events, next_cursor = await raw_events.page(
         system_id,
         _ms(since_dt),

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, ValidationError
 from api.deps import HealthReaderDep, HistoryReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
 from api.schemas.health import Health, Overview, Probe, SystemVerdict
 from api.schemas.history import History
+from api.time_range import time_range
 from shared.policy import EffectivePolicy, Policy, effective
 from shared.verdict import Verdict
 
@@ -155,10 +156,7 @@ async def read_history(
     """Total, errors, error rate, p95 and verdict per step, for plots (at most 1000 points).
     Defaults: the last hour, 60 s steps."""
     known = await registry.require(system_id)
-    end = to or now
-    start = from_ or end - timedelta(hours=1)
-    if start > end:
-        raise HTTPException(422, "`from` must not be after `to`")
+    start, end = time_range(from_, to, now, timedelta(hours=1), ("from", "to"))
     step_s = step or 60
     policy = effective_policy(known.policy, settings)
     points = await history.read(system_id, policy, start, end, step_s)

@@ -2,7 +2,7 @@
 
 import gzip
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,11 +10,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from shared import keys
-from shared.settings import Settings
 from tests.api.helpers import event, post_events, register
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 from worker.consumer import Stats
 
 
@@ -122,12 +120,9 @@ def test_malformed_json_is_422(api: TestClient) -> None:
 
 
 @pytest.fixture
-def small_api(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+def small_api(make_api: Callable[..., TestClient]) -> TestClient:
     """An API with small limits: 3 events per batch, 2 KiB bodies."""
-    limited = make_settings(settings.redis_url, max_batch_events=3, max_body_bytes=2048)
-    with TestClient(create_app(limited)) as test_client:
-        test_client.app.state.clock = clock  # type: ignore[attr-defined]
-        yield test_client
+    return make_api(max_batch_events=3, max_body_bytes=2048)
 
 
 def test_more_events_than_the_batch_limit_is_422(small_api: TestClient, clock: Clock) -> None:
@@ -226,19 +221,17 @@ def test_a_malformed_idempotency_key_is_422(api: TestClient, clock: Clock, key: 
 
 
 def test_ingest_sheds_load_with_503_while_the_backlog_is_over_the_limit(
-    settings: Settings, clock: Clock, drain: Callable[..., Stats]
+    make_api: Callable[..., TestClient], clock: Clock, drain: Callable[..., Stats]
 ) -> None:
-    limited = make_settings(settings.redis_url, max_lag_events=10)
-    with TestClient(create_app(limited)) as api:
-        api.app.state.clock = clock  # type: ignore[attr-defined]
-        sid = register(api)
-        post_events(api, sid, [event(clock.now)] * 10)
-        # The cached backlog still says 0: the check made atomically with the append sheds.
-        shed = api.post(f"/systems/{sid}/events", json={"events": [event(clock.now)]})
-        assert shed.status_code == 503
-        assert 1 <= int(shed.headers["retry-after"]) <= 60
-        assert "overloaded" in shed.json()["detail"]
+    api = make_api(max_lag_events=10)
+    sid = register(api)
+    post_events(api, sid, [event(clock.now)] * 10)
+    # The cached backlog still says 0: the check made atomically with the append sheds.
+    shed = api.post(f"/systems/{sid}/events", json={"events": [event(clock.now)]})
+    assert shed.status_code == 503
+    assert 1 <= int(shed.headers["retry-after"]) <= 60
+    assert "overloaded" in shed.json()["detail"]
 
-        drain()
-        api.app.state.readiness.forget()  # type: ignore[attr-defined]
-        post_events(api, sid, [event(clock.now)])
+    drain()
+    api.app.state.readiness.forget()  # type: ignore[attr-defined]
+    post_events(api, sid, [event(clock.now)])

@@ -110,3 +110,12 @@ def test_events_listing_rejects_bad_parameters(api: TestClient, params: dict[str
     sid = register(api)
     assert api.get(f"/systems/{sid}/events", params=params).status_code == 422
     assert api.get("/systems/999/events").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/health/history?to=0001-01-01T00:00:00Z", "/events?until=0001-01-01T00:00:00Z",
+             "/health/history?from=9999-12-31T23:59:59Z", "/events?since=9999-12-31T00:00:00Z"],
+)  # fmt: skip
+def test_dates_at_the_ends_of_the_calendar_are_422_not_500(api: TestClient, path: str) -> None:
+    sid = register(api)
+    assert api.get(f"/systems/{sid}{path}").status_code == 422

@@ -1,23 +1,18 @@
 """Per-system ingest rate limits: 429 with Retry-After, shared by every replica via the store."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from shared.settings import Settings
 from tests.api.helpers import event, register
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 
 
 @pytest.fixture
-def limited_api(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+def limited_api(make_api: Callable[..., TestClient]) -> TestClient:
     """Default limit 10 events/s with a 1 s bucket."""
-    limited = make_settings(settings.redis_url, rate_limit_events_per_s=10, rate_limit_burst_s=1.0)
-    with TestClient(create_app(limited)) as test_client:
-        test_client.app.state.clock = clock  # type: ignore[attr-defined]
-        yield test_client
+    return make_api(rate_limit_events_per_s=10, rate_limit_burst_s=1.0)
 
 
 def post(api: TestClient, sid: int, clock: Clock, n: int) -> int:
