@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import redis.asyncio as aioredis
 from fastapi import Depends, Path, Request
 
+from api.auth import Authenticator
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
 from api.history import HistoryReader
@@ -50,6 +51,7 @@ RawEventsDep = Annotated[RawEvents, _state("raw_events", RawEvents)]
 RunsDep = Annotated[Runs, _state("runs", Runs)]
 ReadinessDep = Annotated[Readiness, _state("readiness", Readiness)]
 DeadLettersDep = Annotated[DeadLetters, _state("dead_letters", DeadLetters)]
+AuthenticatorDep = Annotated[Authenticator, _state("authenticator", Authenticator)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

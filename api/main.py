@@ -1,14 +1,17 @@
 """The FastAPI application: built here, routes live in api/routes/."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.auth import Authenticator
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
 from api.history import HistoryReader
@@ -16,10 +19,12 @@ from api.ingest import Ingestor
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
+from api.request_ids import RequestIdMiddleware
 from api.routes import (
     dead_letters,
     events,
     health,
+    keys,
     policies,
     probes,
     rate_limits,
@@ -29,6 +34,8 @@ from api.routes import (
 from api.runs import Runs
 from shared.redis_client import async_client
 from shared.settings import Settings, get_settings
+
+log = logging.getLogger("lso.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,6 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.raw_events = RawEvents(client, settings)
         app.state.runs = Runs(client, settings)
         app.state.probe_cache = {}
+        app.state.authenticator = Authenticator(client, settings)
+        if settings.auth == "off":
+            log.warning(
+                "LSO_AUTH=off: EVERY CALLER IS ADMIN. Anyone who can reach this port can read, "
+                "write and delete everything. Use it only on a trusted network."
+            )
         app.state.readiness = Readiness(client, settings)
         app.state.dead_letters = DeadLetters(client, settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,
@@ -65,8 +78,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-Api-Key", "Content-Type", "Content-Encoding",
+                           "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
+        )  # fmt: skip
     for module in (
-        systems, policies, rate_limits, events, health, runs, probes, dead_letters
+        systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

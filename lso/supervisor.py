@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+import redis
+
 from lso.children import spawn
 from lso.embedded import EmbeddedValkey, data_dir_lock
+from shared import keys
+from shared.api_keys import create_sync, token_hash
 from shared.backoff import Backoff
 
 log = logging.getLogger("lso.up")
@@ -81,6 +85,7 @@ class Supervisor:
             self.store = EmbeddedValkey(self.options.data_dir)
             self.env["LSO_REDIS_URL"] = self.store.start(self.env)
         try:
+            self._admin_key()
             for child in self.children:
                 self._start(child)
             log.info(
@@ -94,6 +99,30 @@ class Supervisor:
             self._stop_all()
             if lock is not None:
                 os.close(lock)
+
+    def _admin_key(self) -> None:
+        """With auth on and no LSO_ADMIN_TOKEN, make sure an admin key exists and say where."""
+        if self.env.get("LSO_AUTH", "on") == "off":
+            log.warning("LSO_AUTH=off: the API accepts anyone as admin")
+            return
+        if self.env.get("LSO_ADMIN_TOKEN"):
+            log.info("admin key: the LSO_ADMIN_TOKEN you set")
+            return
+        path = self.options.data_dir / "admin-token"
+        client = redis.Redis.from_url(self.env["LSO_REDIS_URL"], socket_timeout=5)
+        try:
+            token = path.read_text().strip() if path.exists() else ""
+            if not token or not client.hexists(keys.API_KEY_HASHES, token_hash(token)):
+                token = create_sync(client, "admin", "created by lso up")
+                self.options.data_dir.mkdir(parents=True, exist_ok=True)
+                path.touch(mode=0o600)
+                path.write_text(token + "\n")
+        finally:
+            client.close()
+        # Shown on the terminal only (never logged): it is the one credential a new user needs.
+        log.info("admin key stored in %s", path)
+        print(f"LSO admin key: {token}", flush=True)
+        print(f"  (stored in {path}; send it as 'Authorization: Bearer <key>')", flush=True)
 
     def _start(self, child: Child) -> None:
         child.process = spawn(child.argv, self.env)

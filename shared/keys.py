@@ -13,6 +13,8 @@ REGISTRY_BY_NAME = f"{PREFIX}:{{reg}}:by_name"
 REGISTRY_SYSTEMS = f"{PREFIX}:{{reg}}:systems"
 REGISTRY_RATE_LIMITS = f"{PREFIX}:{{reg}}:rate_limits"
 REGISTRY_POLICIES = f"{PREFIX}:{{reg}}:policies"
+API_KEYS = f"{PREFIX}:{{reg}}:api_keys"  # key id -> key metadata JSON (never the token)
+API_KEY_HASHES = f"{PREFIX}:{{reg}}:api_key_hashes"  # SHA-256 of a live token -> key id
 
 WORKERS = f"{PREFIX}:workers"
 
@@ -73,3 +75,8 @@ def runs(partition: int, system_id: int) -> str:
 def run(partition: int, system_id: int, run_id: str) -> str:
     """Summary of one run (events, errors, first/last ts, newest event, stages)."""
     return f"{_tag(partition)}:run:{system_id}:{run_id}"
+
+
+def auth_failures(address: str) -> str:
+    """Failed authentications of one client address in the current minute."""
+    return f"{PREFIX}:authfail:{address}"

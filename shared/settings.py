@@ -4,8 +4,9 @@ The README configuration table is checked against this class by `tests/shared/te
 """
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -97,6 +98,22 @@ class Settings(BaseSettings):
     )
     shutdown_grace_s: float = Field(
         10.0, gt=0, description="Time a stopping worker has to finish the batch in hand."
+    )
+
+    auth: Literal["on", "off"] = Field(
+        "on", description="API keys required (`off` only for trusted networks; logs a warning)."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Admin API key; unset: `lso up` creates one and prints it."
+    )
+    public_probes: bool = Field(
+        True, description="`/livez`, `/readyz` and `...health?probe=1` answer without a key."
+    )
+    auth_failures_per_min: int = Field(
+        20, ge=1, description="Failed authentications per client address per minute, then 429."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed by CORS (empty: CORS off)."
     )
 
     log_level: str = Field("INFO", description="Python logging level name.")

@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
+from api import auth
+from api.auth import CallerDep
 from api.body import read_json_body
 from api.deps import (
     IngestorDep,
@@ -65,6 +67,7 @@ IdempotencyKey = Annotated[
 async def create_events(
     system_id: SystemId,
     request: Request,
+    caller: CallerDep,
     registry: RegistryDep,
     ingestor: IngestorDep,
     readiness: ReadinessDep,
@@ -73,6 +76,7 @@ async def create_events(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
+    auth.ingest(caller, system_id)
     rate_per_s = (await registry.require(system_id)).rate_per_s
     backlog = await readiness.backlog()  # cached: sheds cheaply before the body is even read
     if not backlog.ok:
@@ -109,6 +113,7 @@ def _shed(events: int, backlog: Backlog) -> Response:
 )
 async def read_events(
     system_id: SystemId,
+    caller: CallerDep,
     registry: RegistryDep,
     raw_events: RawEventsDep,
     settings: SettingsDep,
@@ -122,6 +127,7 @@ async def read_events(
     cursor: Annotated[str | None, Query(max_length=64, pattern=r"^-?\d+\.\d+$")] = None,
 ) -> EventPage:
     """Recent raw events (kept LSO_RAW_RETENTION_S), newest first. Defaults: everything kept."""
+    auth.read(caller, system_id)
     await registry.require(system_id)
     retention = timedelta(seconds=settings.raw_retention_s)
     since_dt, until_dt = time_range(since, until, now, retention, ("since", "until"))

@@ -6,6 +6,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ValidationError
 
+from api import auth
+from api.auth import CallerDep
 from api.deps import HealthReaderDep, HistoryReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
 from api.schemas.health import Health, Overview, Probe, SystemVerdict
 from api.schemas.history import History
@@ -63,6 +65,7 @@ _HEALTH_RESPONSES: dict[int | str, dict[str, object]] = {
 async def read_health(
     system_id: SystemId,
     request: Request,
+    caller: CallerDep,
     registry: RegistryDep,
     reader: HealthReaderDep,
     settings: SettingsDep,
@@ -71,6 +74,8 @@ async def read_health(
     probe: Annotated[bool, Query(description="Load-balancer mode: 200 or 503, tiny body")] = False,
 ) -> Response:
     """Health over the last `window_seconds` of event time (default: the system's policy)."""
+    if not (probe and settings.public_probes):
+        auth.read(caller, system_id)
     if probe:
         return await _probe(request, system_id, registry, reader, settings, now, window_seconds)
     health = await _health(system_id, registry, reader, settings, now, window_seconds)
@@ -116,14 +121,18 @@ async def _probe(
 
 @router.get("/health", response_model=Overview)
 async def read_overview(
+    caller: CallerDep,
     registry: RegistryDep,
     reader: HealthReaderDep,
     settings: SettingsDep,
     now: NowDep,
 ) -> Overview:
     """One line per system (verdict and reason), worst first."""
+    reader_key = auth.readers_only(caller)
     lines = []
     for system in await registry.list():
+        if not reader_key.sees(system.system_id):
+            continue
         health = await _health(system.system_id, registry, reader, settings, now, None)
         lines.append(
             SystemVerdict(
@@ -145,6 +154,7 @@ async def read_overview(
 )  # fmt: skip
 async def read_history(
     system_id: SystemId,
+    caller: CallerDep,
     registry: RegistryDep,
     history: HistoryReaderDep,
     settings: SettingsDep,
@@ -155,6 +165,7 @@ async def read_history(
 ) -> History:
     """Total, errors, error rate, p95 and verdict per step, for plots (at most 1000 points).
     Defaults: the last hour, 60 s steps."""
+    auth.read(caller, system_id)
     known = await registry.require(system_id)
     start, end = time_range(from_, to, now, timedelta(hours=1), ("from", "to"))
     step_s = step or 60

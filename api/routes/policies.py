@@ -1,6 +1,8 @@
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ValidationError
 
+from api import auth
+from api.auth import CallerDep
 from api.deps import RegistryDep, SettingsDep, SystemId
 from shared.policy import EffectivePolicy, Policy, effective
 
@@ -27,9 +29,10 @@ def resolve(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
 @router.get("/systems/{system_id}/policy", response_model=PolicyView,
             responses={404: {"description": "Unknown system"}})  # fmt: skip
 async def read_policy(
-    system_id: SystemId, registry: RegistryDep, settings: SettingsDep
+    system_id: SystemId, caller: CallerDep, registry: RegistryDep, settings: SettingsDep
 ) -> PolicyView:
     """The system's own health policy and the effective one (with the defaults filled in)."""
+    auth.read(caller, system_id)
     known = await registry.require(system_id)
     return PolicyView(
         system_id=system_id, policy=known.policy, effective=resolve(known.policy, settings)
@@ -39,9 +42,14 @@ async def read_policy(
 @router.put("/systems/{system_id}/policy", response_model=PolicyView,
             responses={404: {"description": "Unknown system"}})  # fmt: skip
 async def update_policy(
-    system_id: SystemId, body: Policy, registry: RegistryDep, settings: SettingsDep
+    system_id: SystemId,
+    body: Policy,
+    caller: CallerDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
 ) -> PolicyView:
     """Replace the system's policy (fields left out: the defaults). Applies to the next read."""
+    auth.admin(caller)
     await registry.require(system_id)
     resolved = resolve(body, settings)
     await registry.set_policy(system_id, body)

@@ -1,21 +1,29 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import ReadinessDep
+from api import auth
+from api.auth import CallerDep
+from api.deps import ReadinessDep, SettingsDep
 from api.errors import is_store_unavailable
 
 router = APIRouter(tags=["probes"])
 
 
 @router.get("/livez")
-async def read_liveness() -> dict[str, str]:
+async def read_liveness(caller: CallerDep, settings: SettingsDep) -> dict[str, str]:
     """200 while the process serves requests."""
+    if not settings.public_probes:
+        auth.any_key(caller)
     return {"status": "alive"}
 
 
 @router.get("/readyz", responses={503: {"description": "Store down or backlog too large"}})
-async def read_readiness(readiness: ReadinessDep) -> JSONResponse:
+async def read_readiness(
+    readiness: ReadinessDep, caller: CallerDep, settings: SettingsDep
+) -> JSONResponse:
     """200 when the store answers and the backlog is below LSO_MAX_LAG_EVENTS, else 503."""
+    if not settings.public_probes:
+        auth.any_key(caller)
     try:
         backlog = await readiness.backlog()
     except Exception as exc:

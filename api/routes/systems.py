@@ -1,8 +1,11 @@
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
-from api.deps import RegistryDep, SettingsDep, SystemId
+from api import auth
+from api.auth import CallerDep
+from api.deps import AuthenticatorDep, RegistryDep, SettingsDep, SystemId
 from api.routes.policies import resolve
+from api.schemas.keys import NewKey, SystemCreated
 from api.schemas.systems import System, SystemCreate, SystemList
 
 router = APIRouter(prefix="/systems", tags=["systems"])
@@ -11,29 +14,43 @@ router = APIRouter(prefix="/systems", tags=["systems"])
 @router.post(
     "",
     status_code=201,
-    response_model=System,
+    response_model=SystemCreated,
     responses={200: {"model": System, "description": "Already registered under that name"}},
 )
 async def create_system(
-    body: SystemCreate, registry: RegistryDep, settings: SettingsDep
+    body: SystemCreate,
+    caller: CallerDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    authenticator: AuthenticatorDep,
 ) -> JSONResponse:
     """Register a system. Idempotent by name: the same name again returns the existing system
     (a `policy` in the body is set in both cases)."""
+    auth.admin(caller)
     if body.policy is not None:
         resolve(body.policy, settings)  # 422 before anything is stored
     created, system = await registry.register(body.name, body.description)
     if body.policy is not None:
         await registry.set_policy(system.system_id, body.policy)
-    return JSONResponse(system.model_dump(mode="json"), status_code=201 if created else 200)
+    if not created:
+        return JSONResponse(system.model_dump(mode="json"), status_code=200)
+    token, record = await authenticator.store.create("ingest", [system.system_id], "first key")
+    answer = SystemCreated(
+        **system.model_dump(), ingest_key=NewKey(token=token, **record.model_dump())
+    )
+    return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
 
 @router.get("", response_model=SystemList)
-async def read_systems(registry: RegistryDep) -> SystemList:
-    return SystemList(systems=await registry.list())
+async def read_systems(caller: CallerDep, registry: RegistryDep) -> SystemList:
+    """The systems the caller may read, by id."""
+    reader = auth.readers_only(caller)
+    return SystemList(systems=[s for s in await registry.list() if reader.sees(s.system_id)])
 
 
 @router.get("/{system_id}", response_model=System, responses={404: {"description": "Unknown"}})
-async def read_system(system_id: SystemId, registry: RegistryDep) -> System:
+async def read_system(system_id: SystemId, caller: CallerDep, registry: RegistryDep) -> System:
+    auth.read(caller, system_id)
     system = await registry.get(system_id)
     if system is None:
         raise HTTPException(404, f"system {system_id} not found")

@@ -10,6 +10,8 @@ def test_a_new_name_is_created_and_the_same_name_again_returns_it(api: TestClien
 
     assert created.status_code == 201
     body = created.json()
+    key = body.pop("ingest_key")
+    assert key["kind"] == "ingest" and key["systems"] == [body["system_id"]] and key["token"]
     assert set(body) == {"system_id", "name", "description", "created_at"}
     assert body["system_id"] >= 1 and body["name"] == "orders-etl"
     assert body["description"] == "nightly orders"

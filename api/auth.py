@@ -1,0 +1,158 @@
+"""Who is calling, and may they do this? API keys from `Authorization: Bearer` or `X-Api-Key`.
+
+- 401 (with `WWW-Authenticate`) without a valid key; 429 after too many failures from one address.
+- A system the caller may not see is answered 404, exactly like one that does not exist, so keys
+  never reveal other tenants' ids; 403 only for a visible system and a forbidden action.
+- Live keys are cached for one second per process, so a revoked key is refused within a second on
+  every replica.
+"""
+
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, HTTPException, Request
+
+from shared import keys
+from shared.api_keys import KeyStore, Kind, token_hash
+from shared.settings import Settings
+
+log = logging.getLogger("lso.api")
+
+CACHE_S = 1.0
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="lso"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Kind
+    systems: frozenset[int]
+    key_id: str
+
+    def sees(self, system_id: int) -> bool:
+        return self.kind == "admin" or system_id in self.systems
+
+
+ANONYMOUS_ADMIN = Principal("admin", frozenset(), "auth-off")
+
+
+class Authenticator:
+    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+        self.store = KeyStore(client)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        admin = settings.admin_token
+        self._admin_hash = token_hash(admin.get_secret_value()) if admin else None
+
+    async def principal(self, request: Request) -> Principal | None:
+        """The caller, or None when the request carries no key at all."""
+        if self._settings.auth == "off":
+            return ANONYMOUS_ADMIN
+        token = _token(request)
+        if token is None:
+            return None
+        address = request.client.host if request.client else "unknown"
+        await self._refuse_if_guessing(address)
+        found = await self._lookup(token)
+        if found is None:
+            await self._count_failure(address)
+            raise HTTPException(401, "invalid or revoked API key", headers=CHALLENGE)
+        return found
+
+    async def _lookup(self, token: str) -> Principal | None:
+        digest = token_hash(token)
+        if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
+            return Principal("admin", frozenset(), "env")
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached and cached[0] > now:
+            return cached[1]
+        record = await self.store.lookup(token)
+        found = None if record is None else Principal(record.kind, frozenset(record.systems),
+                                                      record.key_id)  # fmt: skip
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now + CACHE_S, found)
+        return found
+
+    async def _refuse_if_guessing(self, address: str) -> None:
+        failures = await self._client.get(keys.auth_failures(address))
+        if failures is not None and int(failures) >= self._settings.auth_failures_per_min:
+            ttl = await self._client.ttl(keys.auth_failures(address))
+            raise HTTPException(
+                429, "too many failed authentications", headers={"Retry-After": str(max(ttl, 1))}
+            )
+
+    async def _count_failure(self, address: str) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.incr(keys.auth_failures(address))
+        pipe.expire(keys.auth_failures(address), 60, nx=True)
+        await pipe.execute()
+        log.warning("failed authentication from %s", address)
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    api_key = request.headers.get("x-api-key")
+    return api_key.strip() if api_key and api_key.strip() else None
+
+
+async def _principal(request: Request) -> Principal | None:
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.principal(request)
+
+
+CallerDep = Annotated[Principal | None, Depends(_principal)]
+
+
+def _known(caller: Principal | None) -> Principal:
+    if caller is None:
+        raise HTTPException(401, "an API key is required", headers=CHALLENGE)
+    return caller
+
+
+def admin(caller: Principal | None) -> Principal:
+    p = _known(caller)
+    if p.kind != "admin":
+        raise HTTPException(403, "this needs an admin key")
+    return p
+
+
+def ingest(caller: Principal | None, system_id: int) -> Principal:
+    """May send events to the system: admin, or an ingest key of that system."""
+    p = _known(caller)
+    if not p.sees(system_id):
+        raise HTTPException(404, f"system {system_id} not found")
+    if p.kind not in ("admin", "ingest"):
+        raise HTTPException(403, "this key may not send events")
+    return p
+
+
+def read(caller: Principal | None, system_id: int) -> Principal:
+    """May read the system: admin, or a read key scoped to it."""
+    p = _known(caller)
+    if not p.sees(system_id):
+        raise HTTPException(404, f"system {system_id} not found")
+    if p.kind not in ("admin", "read"):
+        raise HTTPException(403, "this key may not read")
+    return p
+
+
+def readers_only(caller: Principal | None) -> Principal:
+    """Listings: admin and read keys (which then see their own systems only)."""
+    p = _known(caller)
+    if p.kind == "ingest":
+        raise HTTPException(403, "an ingest key may only send events")
+    return p
+
+
+def any_key(caller: Principal | None) -> Principal:
+    return _known(caller)
