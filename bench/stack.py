@@ -39,6 +39,9 @@ def _child_env(redis_url: str) -> dict[str, str]:
     """The caller's environment without its LSO_ settings: every run uses the defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LSO_")}
     env.update(LSO_REDIS_URL=redis_url, LSO_PARTITIONS=str(PARTITIONS), LSO_LOG_LEVEL="INFO")
+    # Figures are of the data path; wrk's script sends no key. With auth on, a request costs one
+    # more lookup, cached per key for a second (api/auth.py).
+    env.update(LSO_AUTH="off")
     return env
 
 

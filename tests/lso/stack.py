@@ -21,6 +21,9 @@ from tests.lso.conftest import Spawn
 from tests.lso.processes import wait_for
 from tests.servers import Server
 
+ADMIN_TOKEN = "lso_a_fault-tests-admin-token"
+AUTH_HEADERS = {"content-type": "application/json", "authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 @dataclass
 class Stack:
@@ -38,6 +41,7 @@ class Stack:
             "LSO_WORKER_BLOCK_MS": "100",
             "LSO_CLAIM_IDLE_MS": "1000",
             "LSO_TRIM_INTERVAL_S": "0.5",
+            "LSO_ADMIN_TOKEN": ADMIN_TOKEN,
             **self.env,
         }
         self.store = redis.Redis.from_url(self.server.url, socket_timeout=2)
@@ -60,7 +64,7 @@ class Stack:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             payload = None if body is None else json.dumps(body).encode()
-            conn.request(method, path, payload, {"content-type": "application/json", **headers})
+            conn.request(method, path, payload, {**AUTH_HEADERS, **headers})
             response = conn.getresponse()
             return response.status, json.loads(response.read() or b"null")
         finally:
@@ -135,7 +139,11 @@ class Client(threading.Thread):
                         "POST",
                         f"/systems/{self.system_id}/events",
                         body,
-                        {"content-type": "application/json", "idempotency-key": batch.key},
+                        {
+                            "content-type": "application/json",
+                            "idempotency-key": batch.key,
+                            "authorization": f"Bearer {ADMIN_TOKEN}",
+                        },  # fmt: skip
                     )
                     response = conn.getresponse()
                     response.read()

@@ -16,13 +16,15 @@ from tests.lso.processes import alive, descendants, output, stop, wait_for
 pytestmark = pytest.mark.process
 
 
-def call(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+def call(
+    port: int, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
+        f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -36,8 +38,8 @@ def ready(port: int) -> bool:
     return call(port, "GET", "/readyz")[0] == 200
 
 
-def health_total(port: int, system_id: int) -> int:
-    return int(call(port, "GET", f"/systems/{system_id}/health")[1]["total"])
+def health_total(port: int, system_id: int, token: str) -> int:
+    return int(call(port, "GET", f"/systems/{system_id}/health", token=token)[1]["total"])
 
 
 def test_lso_up_serves_stops_cleanly_and_keeps_data_across_restarts(
@@ -49,32 +51,40 @@ def test_lso_up_serves_stops_cleanly_and_keeps_data_across_restarts(
     wait_for(lambda: ready(port), 60, "lso up to be ready")
     children = descendants(up.pid)
     assert len(children) >= 4, "store, API and two workers"
+    admin = (data_dir / "admin-token").read_text().strip()
+    assert (data_dir / "admin-token").stat().st_mode & 0o077 == 0, "readable by its owner only"
+    assert call(port, "POST", "/systems", {"name": "nightly-etl"})[0] == 401
 
-    status, system = call(port, "POST", "/systems", {"name": "nightly-etl"})
+    status, system = call(port, "POST", "/systems", {"name": "nightly-etl"}, admin)
     assert status == 201
     sid = system["system_id"]
+    ingest = system["ingest_key"]["token"]
     ts = datetime.now(UTC).isoformat()
     events = [
         {"ts": ts, "event_type": "load", "status": "error" if i % 4 == 0 else "ok", "latency_ms": i}
         for i in range(200)
     ]
-    assert call(port, "POST", f"/systems/{sid}/events", {"events": events}) == (
+    assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest) == (
         202,
         {"accepted": 200},
     )
-    wait_for(lambda: health_total(port, sid) == 200, 30, "the events to reach /health")
+    wait_for(lambda: health_total(port, sid, admin) == 200, 30, "the events to reach /health")
 
     code = stop(up)
     log = output(up)
     assert code == 0, log
     assert not [pid for pid in children if alive(pid)], f"orphans left behind:\n{log}"
+    assert f"LSO admin key: {admin}" in log and admin not in log.replace(
+        f"LSO admin key: {admin}", ""
+    ), "the key is shown once on the terminal, never in a log line"
 
     again = spawn(*argv, env={})
     wait_for(lambda: ready(port), 60, "lso up to be ready again")
-    assert call(port, "GET", f"/systems/{sid}")[1]["name"] == "nightly-etl"
-    health = call(port, "GET", f"/systems/{sid}/health")[1]
+    assert call(port, "GET", f"/systems/{sid}", token=admin)[1]["name"] == "nightly-etl"
+    health = call(port, "GET", f"/systems/{sid}/health", token=admin)[1]
     assert (health["total"], health["errors"]) == (200, 50)
-    assert call(port, "POST", "/systems", {"name": "nightly-etl"})[0] == 200
+    assert call(port, "POST", "/systems", {"name": "nightly-etl"}, admin)[0] == 200
+    assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest)[0] == 202
     assert stop(again) == 0
 
 
