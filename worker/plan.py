@@ -24,18 +24,18 @@ class _Contribution:
     guard: int = 0
     newest_ms: int = 0
     newest_error_ms: int = 0
-    newest_error: bytes = b""  # the raw member of the newest error
-    members: list[Arg] = field(default_factory=list)
+    newest_error: str = ""  # the raw member of the newest error
+    members: list[str] = field(default_factory=list)  # score, member, ...
     counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)  # second, bucket, stage
     errors: Counter[tuple[int, str]] = field(default_factory=Counter)  # second, stage
     runs: dict[str, "_Run"] = field(default_factory=dict)
 
     def add(self, ref: str, event: CompactEvent) -> None:
         self.newest_ms = max(self.newest_ms, event.ts_ms)
-        member = raw_member(ref, event)
+        member = raw_member(ref, event).decode()
         if event.is_error and event.ts_ms >= self.newest_error_ms:
             self.newest_error_ms, self.newest_error = event.ts_ms, member
-        self.members += [event.ts_ms, member]
+        self.members += [str(event.ts_ms), member]
         second, stage = event.ts_ms // 1000, event.stage or ""
         self.counts[(second, bucket_of(event.latency_ms), stage)] += 1
         if event.is_error:
@@ -128,7 +128,7 @@ def plan_apply(
         expire_at[key_pos] = start + level.container_s + settings.counter_retention_s
         return key_pos
 
-    body: list[Arg] = []
+    body: list[list[object]] = []
     contributions = ([plain] if plain.members else []) + guarded
     for contribution in contributions:
         sums: Counter[tuple[int, str]] = Counter()  # (key position, field) -> amount
@@ -140,34 +140,27 @@ def plan_apply(
             for level in LEVELS:
                 name = counter_field(slot_index(level, second), ERRORS_FIELD, stage)
                 sums[(container(level, second), name)] += n
-        increments: list[Arg] = []
+        increments: list[int | str] = []
         for (key_pos, name), n in sums.items():
             increments += [key_pos, name, n]
-        runs: list[Arg] = []
+        runs: list[list[object]] = []
         for run_id, run in contribution.runs.items():
-            runs += [position(keys.run(partition, sid, run_id)), run_id, run.events, run.errors,
-                     run.first_ms, run.last_ms, int(run.last_is_error), run.last_type,
-                     len(run.stages)]  # fmt: skip
+            stages: list[int | str] = []
             for stage, n in run.stages.items():
-                runs += [stage, n]
-        body += [
-            contribution.guard,
-            contribution.newest_ms,
-            contribution.newest_error_ms,
-            contribution.newest_error,
-            len(contribution.members) // 2,
-            *contribution.members,
-            len(increments) // 3,
-            *increments,
-            len(contribution.runs),
-            *runs,
-        ]
+                stages += [stage, n]
+            runs.append([position(keys.run(partition, sid, run_id)), run_id, run.events,
+                         run.errors, str(run.first_ms), str(run.last_ms), int(run.last_is_error),
+                         run.last_type, stages])  # fmt: skip
+        body.append([
+            contribution.guard, str(contribution.newest_ms), str(contribution.newest_error_ms),
+            contribution.newest_error, contribution.members, increments, runs,
+        ])  # fmt: skip
 
     runs_index = position(keys.runs(partition, sid)) if any(c.runs for c in contributions) else 0
     batch_guard = 0
     if batch.idempotency_key is not None:
         batch_guard = position(keys.idempotency(partition, sid, batch.idempotency_key))
-    head: list[Arg] = [
+    args: list[Arg] = [
         keys.GROUP,
         entry_id,
         len(batch.events),
@@ -177,8 +170,6 @@ def plan_apply(
         batch_guard,
         runs_index,
         settings.counter_retention_s,
-        len(expire_at),
+        orjson.dumps({"c": [[pos, at] for pos, at in expire_at.items()], "k": body}),
     ]
-    for key_pos, at in expire_at.items():
-        head += [key_pos, at]
-    return ApplyPlan(keys=key_list, args=head + body)
+    return ApplyPlan(keys=key_list, args=args)

@@ -1,5 +1,7 @@
 """Planning an apply (pure): pre-aggregation, dedupe guards, expiry of counter containers."""
 
+import orjson
+
 from shared import keys
 from shared.buckets import LEVELS
 from shared.codec import Batch, CompactEvent
@@ -25,16 +27,15 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     ]
     counter_keys = [k for k in plan.keys if ":c:3:" in k]
     assert len(counter_keys) == len(LEVELS)  # one second: one container per resolution
-    containers = plan.args[9]
-    body = plan.args[10 + 2 * containers :]
-    assert body[0] == 0, "unconditional"
-    assert body[2] == NOW_MS and body[3], "the newest error and its raw member"
-    assert body[4] == 3, "three raw members"
-    increments = body[5 + 2 * 3]
+    (contribution,) = orjson.loads(plan.args[-1])["k"]
+    guard, _, newest_error_ms, newest_error, members, increments, runs = contribution
+    assert guard == 0, "unconditional"
+    assert newest_error_ms == str(NOW_MS) and orjson.loads(newest_error)[1] == 1
+    assert len(members) == 2 * 3, "three raw members"
     # per level: one bucket field (all three events in one latency bucket) and one error field
-    assert increments == 2 * len(LEVELS)
-    amounts = body[6 + 2 * 3 :][2::3]
-    assert sorted(set(amounts)) == [1, 3]
+    assert len(increments) == 3 * 2 * len(LEVELS)
+    assert sorted(set(increments[2::3])) == [1, 3]
+    assert runs == []
 
 
 def test_each_event_with_an_id_is_guarded_by_its_own_dedupe_marker() -> None:
@@ -47,10 +48,10 @@ def test_each_event_with_an_id_is_guarded_by_its_own_dedupe_marker() -> None:
 def test_counter_containers_expire_after_their_end_plus_the_retention() -> None:
     settings = Settings()
     plan = plan_apply(Batch(3, [ev()]), 0, "1-0", settings, NOW_MS)
-    containers = int(plan.args[9])
-    pairs = plan.args[10 : 10 + 2 * containers]
+    expiries = orjson.loads(plan.args[-1])["c"]
     second = NOW_MS // 1000
-    for key_pos, at in zip(pairs[::2], pairs[1::2], strict=True):
-        container_s, start = map(int, plan.keys[int(key_pos) - 1].rsplit(":", 2)[1:])
+    assert len(expiries) == len(LEVELS)
+    for key_pos, at in expiries:
+        container_s, start = map(int, plan.keys[key_pos - 1].rsplit(":", 2)[1:])
         assert start <= second < start + container_s
         assert at == start + container_s + settings.counter_retention_s
