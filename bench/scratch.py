@@ -1,0 +1,61 @@
+"""A throw-away store for the micro benchmarks, and batches appended exactly as the API does."""
+
+import random
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from lso.embedded import binary_path, free_port
+from shared import keys
+from shared.codec import encode_batch
+
+
+@contextmanager
+def scratch_store() -> Iterator[tuple[str, redis.Redis]]:
+    """(url, client) of a fresh Valkey (the embedded binary, no persistence), stopped after."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = subprocess.Popen(
+            [str(binary_path()), "--port", str(port), "--save", "", "--dir", data_dir],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis.from_url(url, protocol=3)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield url, client
+        finally:
+            client.close()
+            server.terminate()
+            server.wait(10)
+
+
+def fill(
+    client: redis.Redis, batches: int, size: int, spread_ms: int, run_id: str | None = None
+) -> None:
+    """Append batches of system 1: ts spread over `spread_ms` before now, lognormal latencies,
+    5 % errors; one stream entry per batch, counted in `events_in`, as the API does."""
+    rng = random.Random(1)
+    now_ms = int(time.time() * 1000)
+    for _ in range(batches):
+        rows = [
+            [now_ms - rng.randrange(spread_ms + 1), int(rng.random() < 0.05),
+             round(rng.lognormvariate(3, 1), 2), "load", "transform", run_id, None, None]
+            for _ in range(size)
+        ]  # fmt: skip
+        pipe = client.pipeline(transaction=True)
+        pipe.xadd(keys.stream(0), encode_batch(1, rows))  # type: ignore[arg-type]
+        pipe.hincrby(keys.partition_stats(0), "events_in", size)
+        pipe.execute()
