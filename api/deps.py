@@ -28,7 +28,8 @@ T = TypeVar("T")
 def _state(name: str, kind: type[T]) -> Any:
     """A dependency returning `app.state.<name>`, typed as `kind` for the alias below."""
 
-    def get(request: Request) -> T:
+    # `async def`: FastAPI runs plain `def` dependencies in a thread pool, a thread hop each.
+    async def get(request: Request) -> T:
         value: T = getattr(request.app.state, name)
         return value
 
@@ -36,7 +37,7 @@ def _state(name: str, kind: type[T]) -> Any:
     return Depends(get)
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
