@@ -9,6 +9,7 @@
 
 import hmac
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -45,6 +46,7 @@ class Authenticator:
         self._settings = settings
         self.store = KeyStore(client)
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._blocked: dict[str, float] = {}  # address -> refused until (monotonic)
         admin = settings.admin_token
         self._admin_hash = token_hash(admin.get_secret_value()) if admin else None
 
@@ -56,7 +58,9 @@ class Authenticator:
         if token is None:
             return None
         address = request.client.host if request.client else "unknown"
-        await self._refuse_if_guessing(address)
+        blocked_until = self._blocked.get(address, 0.0)
+        if blocked_until > time.monotonic():
+            raise _too_many(blocked_until - time.monotonic())
         found = await self._lookup(token)
         if found is None:
             await self._count_failure(address)
@@ -79,20 +83,30 @@ class Authenticator:
         self._cache[digest] = (now + CACHE_S, found)
         return found
 
-    async def _refuse_if_guessing(self, address: str) -> None:
-        failures = await self._client.get(keys.auth_failures(address))
-        if failures is not None and int(failures) >= self._settings.auth_failures_per_min:
-            ttl = await self._client.ttl(keys.auth_failures(address))
-            raise HTTPException(
-                429, "too many failed authentications", headers={"Retry-After": str(max(ttl, 1))}
-            )
-
     async def _count_failure(self, address: str) -> None:
+        """Count a failure in the store (shared by replicas); at the limit, refuse the address
+        here until its minute is over. Successful requests never pay for this."""
         pipe = self._client.pipeline(transaction=True)
         pipe.incr(keys.auth_failures(address))
         pipe.expire(keys.auth_failures(address), 60, nx=True)
-        await pipe.execute()
-        log.warning("failed authentication from %s", address)
+        pipe.ttl(keys.auth_failures(address))
+        failures, _, ttl_s = await pipe.execute()
+        log.warning("failed authentication from %s (%d this minute)", address, failures)
+        if failures >= self._settings.auth_failures_per_min:
+            now = time.monotonic()
+            if len(self._blocked) > 10_000:  # many guessing addresses: forget the expired ones
+                self._blocked = {a: t for a, t in self._blocked.items() if t > now}
+            self._blocked[address] = now + max(int(ttl_s), 1)
+            if failures > self._settings.auth_failures_per_min:
+                raise _too_many(max(int(ttl_s), 1))
+
+
+def _too_many(retry_after_s: float) -> HTTPException:
+    return HTTPException(
+        429,
+        "too many failed authentications",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
+    )
 
 
 def _token(request: Request) -> str | None:
