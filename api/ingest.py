@@ -60,32 +60,35 @@ class Ingestor:
         errors: list[dict[str, Any]] = []
         rows: list[list[Any]] = []
         events: list[Event] = batch.events  # type: ignore[attr-defined]
+        # The hot loop of ingest: a few microseconds per event matter at 100 000 events/s.
         for i, e in enumerate(events):
-            loc = ("body", "events", i)
-            ts_ms = (e.ts - _EPOCH) // _MS
-            if ts_ms > latest_ms:
-                errors.append(_error(loc + ("ts",), "ts lies more than the allowed skew ahead"))
-            if e.system_id is not None and e.system_id != system_id:
-                errors.append(_error(loc + ("system_id",), f"must equal the path id {system_id}"))
-            if e.payload is not None:
-                problem = self._payload_problem(e.payload)
-                if problem:
-                    errors.append(_error(loc + ("payload",), problem))
+            ts_ms = (e.ts - _EPOCH) // _MS  # exact (float timestamps could round a ms away)
+            payload = e.payload
+            if ts_ms > latest_ms or e.system_id not in (None, system_id) or payload is not None:
+                errors += self._problems(i, ts_ms, latest_ms, e, system_id)
             rows.append(
-                [
-                    ts_ms,
-                    1 if e.status == "error" else 0,
-                    e.latency_ms,
-                    e.event_type,
-                    e.stage,
-                    e.run_id,
-                    e.event_id,
-                    e.payload,
-                ]
-            )
+                [ts_ms, int(e.status == "error"), e.latency_ms, e.event_type, e.stage, e.run_id,
+                 e.event_id, payload]
+            )  # fmt: skip
         if errors:
             raise RequestValidationError(errors)
         return rows
+
+    def _problems(
+        self, index: int, ts_ms: int, latest_ms: int, e: Event, system_id: int
+    ) -> list[dict[str, Any]]:
+        """What is wrong with one event beyond its schema (empty when nothing is)."""
+        loc = ("body", "events", index)
+        errors = []
+        if ts_ms > latest_ms:
+            errors.append(_error(loc + ("ts",), "ts lies more than the allowed skew ahead"))
+        if e.system_id is not None and e.system_id != system_id:
+            errors.append(_error(loc + ("system_id",), f"must equal the path id {system_id}"))
+        if e.payload is not None:
+            problem = self._payload_problem(e.payload)
+            if problem:
+                errors.append(_error(loc + ("payload",), problem))
+        return errors
 
     def _payload_problem(self, payload: dict[str, Any]) -> str | None:
         try:
