@@ -42,11 +42,6 @@ class StagedStats:
     all: Stats = field(default_factory=Stats)
     stages: dict[str, Stats] = field(default_factory=dict)
 
-    def add_count(self, bucket: str, stage: str, n: int) -> None:
-        self.all.add_count(bucket, n)
-        if stage:
-            self.stages.setdefault(stage, Stats()).add_count(bucket, n)
-
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw

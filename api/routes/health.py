@@ -1,4 +1,5 @@
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -76,35 +77,31 @@ async def read_health(
     """Health over the last `window_seconds` of event time (default: the system's policy)."""
     if not (probe and settings.public_probes):
         auth.read(caller, system_id)
+
+    def read() -> Awaitable[Health]:
+        return _health(system_id, registry, reader, settings, now, window_seconds)
+
     if probe:
-        return await _probe(request, system_id, registry, reader, settings, now, window_seconds)
-    health = await _health(system_id, registry, reader, settings, now, window_seconds)
-    return JSONResponse(health.model_dump(mode="json"))
+        return await _probe(request, (system_id, window_seconds), read)
+    return JSONResponse((await read()).model_dump(mode="json"))
 
 
 PROBE_CACHE_S = 1.0
 
 
 async def _probe(
-    request: Request,
-    system_id: int,
-    registry: RegistryDep,
-    reader: HealthReaderDep,
-    settings: SettingsDep,
-    now: NowDep,
-    window_seconds: int | None,
+    request: Request, key: tuple[int, int | None], read: Callable[[], Awaitable[Health]]
 ) -> Response:
     """200 or 503 with a tiny body. Many load balancers polling every second cost one health
-    read per system, window and process per second: answers are kept PROBE_CACHE_S."""
+    read (`read()`) per system, window and process per second: answers are kept PROBE_CACHE_S."""
     cache: dict[tuple[int, int | None], tuple[float, int, bytes]] = request.app.state.probe_cache
-    key = (system_id, window_seconds)
     cached = cache.get(key)
     if cached is None or cached[0] <= time.monotonic():
-        health = await _health(system_id, registry, reader, settings, now, window_seconds)
+        health = await read()
         failing = health.health is Verdict.UNHEALTHY or (
             health.health is Verdict.NO_DATA and health.policy.probe_no_data == "unhealthy"
         )
-        body = Probe(system_id=system_id, health=health.health, reason=health.reason)
+        body = Probe(system_id=health.system_id, health=health.health, reason=health.reason)
         cached = (
             time.monotonic() + PROBE_CACHE_S,
             503 if failing else 200,

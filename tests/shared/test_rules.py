@@ -1,6 +1,12 @@
+from collections import Counter
+
 import pytest
 
-from shared.verdict import Verdict, judge
+from shared.policy import Policy, effective
+from shared.rules import Inputs, evaluate
+from shared.settings import Settings
+from shared.stats import StagedStats, Stats
+from shared.verdict import Verdict
 
 
 @pytest.mark.parametrize(
@@ -15,4 +21,7 @@ from shared.verdict import Verdict, judge
     ],
 )
 def test_default_thresholds(total: int, errors: int, verdict: Verdict, reason: str) -> None:
-    assert judge(total, errors, 300, 0.05, 0.5) == (verdict, reason)
+    window = StagedStats(all=Stats(total, errors, Counter({"100": total})))
+    policy = effective(Policy(), Settings())
+    found, why, _ = evaluate(Inputs(policy, 0.0, window, None, 0.0))
+    assert (found, why) == (verdict, reason)
