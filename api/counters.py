@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.buckets import ERRORS_FIELD, LEVELS, Level, container_start, cover
+from shared.buckets import (
+    COUNT_FIELD,
+    ERRORS_FIELD,
+    HISTOGRAM_LEVEL,
+    LEVELS,
+    Level,
+    container_start,
+    cover,
+    histogram_span,
+)
 from shared.stats import StagedStats, Stats, parsed
 
 Container = tuple[int, int]  # (container_s, container start s)
@@ -33,34 +42,40 @@ class Counters:
         self.fields.update(zip(order, replies, strict=True))
 
     def window(self, start_s: int, end_s: int) -> StagedStats:
-        """Statistics of the events whose second lies in [start_s, end_s] (needs `need_window`)."""
-        # The hot loop of every health read (tens of thousands of fields for busy systems): work
-        # on the raw bytes, test the slot before anything else, decode bucket names once at the end.
-        histogram: Counter[bytes] = Counter()
-        errors = 0
-        staged: dict[bytes, Counter[bytes]] = {}
-        for container, slots in cover(start_s, end_s).items():
-            wanted = {str(slot).encode() for slot in slots}
+        """Statistics of the events whose second lies in [start_s, end_s] (needs `need_window`):
+        counts and errors exactly, the latency histogram over `histogram_span` of the window."""
+        # The hot loop of every health read (thousands of fields for busy systems): work on the
+        # raw bytes, test the slot before anything else, decode bucket names once at the end.
+        exact = cover(start_s, end_s)
+        wide = cover(*histogram_span(start_s, end_s))
+        everything = _Tally()
+        staged: dict[bytes, _Tally] = {}
+        for container in exact.keys() | wide.keys():
+            count_slots = {str(slot).encode() for slot in exact.get(container, ())}
+            histogram_slots = {str(slot).encode() for slot in wide.get(container, ())}
             for name, count in self.fields.get(container, {}).items():
                 slot, _, rest = name.partition(b":")
-                if slot not in wanted:
-                    continue
                 bucket, _, stage = rest.partition(b":")
+                if bucket in (_COUNT, _ERRORS):
+                    if slot not in count_slots:
+                        continue
+                elif slot not in histogram_slots:
+                    continue
                 n = int(count)
-                if bucket == _ERRORS:
-                    errors += n
-                else:
-                    histogram[bucket] += n
+                everything.add(bucket, n)
                 if stage:
-                    staged.setdefault(stage, Counter())[bucket] += n
-        stats = StagedStats(all=_stats(histogram, errors))
-        for stage, counts in staged.items():
-            stage_errors = counts.pop(_ERRORS, 0)
-            stats.stages[stage.decode()] = _stats(counts, stage_errors)
+                    tally = staged.get(stage)
+                    if tally is None:
+                        tally = staged[stage] = _Tally()
+                    tally.add(bucket, n)
+        stats = StagedStats(all=everything.stats())
+        for stage, tally in staged.items():
+            stats.stages[stage.decode()] = tally.stats()
         return stats
 
     def need_window(self, start_s: int, end_s: int) -> None:
         self.need(list(cover(start_s, end_s)))
+        self.need(list(cover(*histogram_span(start_s, end_s))))
 
     def series(self, level: Level, start_s: int, end_s: int) -> list[tuple[int, Stats]]:
         """One Stats per `level` slot from the slot holding start_s to the one holding end_s."""
@@ -85,19 +100,34 @@ class Counters:
 
 
 _ERRORS = ERRORS_FIELD.encode()
+_COUNT = COUNT_FIELD.encode()
 
 
-def _stats(histogram: Counter[bytes], errors: int) -> Stats:
-    return Stats(
-        total=sum(histogram.values()),
-        errors=errors,
-        histogram=Counter({bucket.decode(): n for bucket, n in histogram.items()}),
-    )
+class _Tally:
+    __slots__ = ("total", "errors", "histogram")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.errors = 0
+        self.histogram: Counter[bytes] = Counter()
+
+    def add(self, bucket: bytes, n: int) -> None:
+        if bucket == _COUNT:
+            self.total += n
+        elif bucket == _ERRORS:
+            self.errors += n
+        else:
+            self.histogram[bucket] += n
+
+    def stats(self) -> Stats:
+        histogram = Counter({bucket.decode(): n for bucket, n in self.histogram.items()})
+        return Stats(total=self.total, errors=self.errors, histogram=histogram)
 
 
 def level_for(span_s: int, max_points: int) -> Level:
-    """The finest resolution that shows `span_s` in at most `max_points` slots."""
-    for level in LEVELS:
+    """The finest resolution with latency histograms that shows `span_s` in at most `max_points`
+    slots."""
+    for level in LEVELS[HISTOGRAM_LEVEL:]:
         if span_s / level.slot_s <= max_points:
             return level
     return LEVELS[-1]

@@ -29,7 +29,15 @@ import redis
 from bench import wrk
 from bench.stack import Stack
 from shared import keys
-from shared.buckets import ERRORS_FIELD, LEVELS, container_start, counter_field, slot_index
+from shared.buckets import (
+    COUNT_FIELD,
+    ERRORS_FIELD,
+    HISTOGRAM_LEVEL,
+    LEVELS,
+    container_start,
+    counter_field,
+    slot_index,
+)
 from shared.sketch import bucket_of
 
 EDGE_S = 1200
@@ -73,8 +81,10 @@ def prefill(store: redis.Redis, system_id: int, window_s: int, events: int, now_
                     if secs <= 0:
                         continue
                     slot = slot_index(level, slot_start)
-                    for b, n in hist.items():
-                        fields[counter_field(slot, b)] = n * secs
+                    if level.slot_s >= LEVELS[HISTOGRAM_LEVEL].slot_s:
+                        for b, n in hist.items():
+                            fields[counter_field(slot, b)] = n * secs
+                    fields[counter_field(slot, COUNT_FIELD)] = sum(hist.values()) * secs
                     fields[counter_field(slot, ERRORS_FIELD)] = math.ceil(errors_per_s * secs)
                 if fields:
                     pipe.hset(keys.counters(0, system_id, level.container_s, c), mapping=fields)

@@ -10,6 +10,7 @@ import argparse
 
 import redis
 
+from bench.report import memory_line
 from bench.scratch import fill, scratch_store
 from shared import keys
 from shared.settings import Settings
@@ -22,10 +23,11 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=100)
     args = p.parse_args()
     with scratch_store() as (url, client):
-        measure(url, client, args.batches, args.batch_size)
+        print(memory_line(measure(url, client, args.batches, args.batch_size)))
 
 
-def measure(url: str, client: redis.Redis, batches: int, size: int) -> None:
+def measure(url: str, client: redis.Redis, batches: int, size: int) -> dict[str, float]:
+    """Store bytes per waiting event, per raw event, and of counters per system-hour."""
     events = batches * size
 
     def used() -> int:
@@ -38,14 +40,13 @@ def measure(url: str, client: redis.Redis, batches: int, size: int) -> None:
     raw = client.memory_usage(keys.raw_events(0, 1)) or 0
     containers = list(client.scan_iter(keys.counters(0, 1, 10, 0).split(":c:")[0] + ":c:*"))
     counters = sum(client.memory_usage(k) or 0 for k in containers)
-    print(f"events: {events} in {batches} batches, ts spread over 50 min, ~50 latency buckets")
-    print(f"stream, waiting:     {in_stream / events:8.1f} bytes/event")
-    print(f"raw sorted set:      {raw / events:8.1f} bytes/event")
-    per_hour_mb = counters / 1e6 * 60 / 50
-    print(f"counters:            {counters / 1e6:8.2f} MB in {len(containers)} containers")
-    print(
-        f"                     = {per_hour_mb:.2f} MB per system-hour at {events / 3000:.0f} ev/s"
-    )
+    return {
+        "events": events,
+        "stream_bytes_per_event": in_stream / events,
+        "raw_bytes_per_event": raw / events,
+        "counter_mb_per_system_hour": counters / 1e6 * 60 / 50,
+        "events_per_s_of_that_hour": events / 3000,
+    }
 
 
 if __name__ == "__main__":

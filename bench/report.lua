@@ -1,5 +1,7 @@
 -- wrk script of bench/wrk.py.
--- Script arguments (after `--`): METHOD BODY_FILE, where BODY_FILE "-" means no body.
+-- Script arguments (after `--`): METHOD BODY_FILE [DELAY_MS], where BODY_FILE "-" means no body
+-- and DELAY_MS (default 0) is a pause before each request of a connection, to offer a lower rate
+-- than the closed loop's maximum.
 -- Counts non-2xx responses per thread and prints one `BENCH_JSON {...}` line from done().
 
 local threads = {}
@@ -8,13 +10,19 @@ local threads = {}
 non2xx = 0
 codes = {}
 sample = ""
+delay_ms = 0
 
 function setup(thread)
    table.insert(threads, thread)
 end
 
+function delay()
+   return delay_ms
+end
+
 function init(args)
    wrk.method = args[1]
+   delay_ms = tonumber(args[3] or "0")
    if args[2] and args[2] ~= "-" then
       local f = assert(io.open(args[2], "rb"))
       wrk.body = f:read("*a")

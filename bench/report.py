@@ -9,6 +9,7 @@ from typing import Any
 
 # Figures aggregated as median/min/max over runs, and counts summed over runs.
 MEASURES = ("req_s", "events_s", "p50_ms", "p99_ms", "drain_s")
+EXTRA = ("applied_s", "backlog_end_s")
 COUNTS = ("requests", "non2xx", "socket_errors")
 
 
@@ -67,8 +68,12 @@ def aggregate(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]
     out: dict[str, dict[str, Any]] = {}
     for scenario in runs[0]:
         rows = [run[scenario] for run in runs]
-        agg: dict[str, Any] = {k: rows[0][k] for k in ("kind", "events_per_request", "conns")}
-        for measure in MEASURES:
+        agg: dict[str, Any] = {
+            k: rows[0].get(k) for k in ("kind", "label", "events_per_request", "conns")
+        }
+        if "bounded" in rows[0]:
+            agg["bounded"] = [row["bounded"] for row in rows]
+        for measure in MEASURES + EXTRA:
             values = [row[measure] for row in rows if row.get(measure) is not None]
             if values:
                 agg[measure] = {
@@ -77,7 +82,7 @@ def aggregate(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]
                     "max": max(values),
                 }
         for count in COUNTS:
-            agg[count] = sum(row[count] for row in rows)
+            agg[count] = sum(row.get(count, 0) for row in rows)
         out[scenario] = agg
     return out
 
@@ -104,8 +109,10 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {machine_line(result['machine'])}",
         "",
-        f"Stack: 1 `lso api` process, 1 `lso worker`, embedded Valkey (AOF, fsync everysec); "
-        f"wrk {cfg['threads']} thread(s), {cfg['duration_s']:g} s per figure, "
+        f"Stack: 1 `lso api` process, 1 `lso worker` (none during the ingest figures; 1, 2, 4 "
+        f"for drain), embedded Valkey (AOF, fsync everysec); baselines under one uvicorn process "
+        f"each; wrk {cfg['threads']} thread(s), {cfg['duration_s']:g} s per figure "
+        f"({cfg.get('e2e_s', 0):g} s per end-to-end figure), "
         f"{cfg['runs']} runs. Cells: median (min–max) over runs; counts are totals over runs.",
         "",
         "| Scenario | Conns | req/s | events/s | p50 ms | p99 ms | drain s | requests | non-2xx "
@@ -113,13 +120,13 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for agg in result["summary"].values():
-        if agg["kind"] == "ingest":
-            name = f"ingest, {agg['events_per_request']} event(s)/request"
-        else:
-            name = "health read"
         cells = [_cell(agg, m) for m in MEASURES]
         counts = [f"{agg[c]:,}" for c in COUNTS]
-        lines.append(f"| {name} | {agg['conns']} | " + " | ".join(cells + counts) + " |")
+        conns = "" if agg["conns"] is None else str(agg["conns"])
+        lines.append(f"| {agg['label']} | {conns} | " + " | ".join(cells + counts) + " |")
+    lines += ["", *derived(result["summary"])]
+    if "memory" in result:
+        lines += ["", memory_line(result["memory"])]
     lines += ["", "Accounting (per run, after the stream drained):", ""]
     for i, acc in enumerate(result["accounting"], 1):
         verdict = "OK" if acc["ok"] else "MISMATCH"
@@ -139,3 +146,46 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "Problems seen:", ""]
         lines += [f"- {p}" for p in result["problems"]]
     return "\n".join(lines) + "\n"
+
+
+def _median(summary: dict[str, dict[str, Any]], name: str, measure: str) -> float | None:
+    stats = summary.get(name, {}).get(measure)
+    return None if not stats else float(stats["median"])
+
+
+def memory_line(m: dict[str, float]) -> str:
+    return (
+        f"Memory ({m['events']:,.0f} events, ts over 50 min): {m['stream_bytes_per_event']:.1f} "
+        f"bytes per event waiting in the stream, {m['raw_bytes_per_event']:.1f} bytes per raw "
+        f"event kept, {m['counter_mb_per_system_hour']:.2f} MB of counters per system-hour at "
+        f"{m['events_per_s_of_that_hour']:.0f} events/s (INFO memory / MEMORY USAGE)."
+    )
+
+
+def derived(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """The ratios the targets are stated in, from the medians."""
+    out = ["Derived from the medians:", ""]
+    for n in (1, 10, 100, 1000):
+        lso, floor, naive = (_median(summary, f"ingest_{n}_{k}", "req_s")
+                             for k in ("lso", "floor", "naive"))  # fmt: skip
+        if lso and floor and naive:
+            out.append(f"- ingest N={n}: LSO/floor {lso / floor:.2f}, LSO/naive {lso / naive:.2f}")
+    sustained = summary.get("e2e_sustained")
+    if sustained:
+        backlog = _median(summary, "e2e_sustained", "backlog_end_s")
+        out.append(
+            f"- end to end: {_median(summary, 'e2e_sustained', 'events_s') or 0:,.0f} events/s "
+            f"offered and accepted for the run, applied "
+            f"{_median(summary, 'e2e_sustained', 'applied_s') or 0:,.0f}/s, backlog at the end "
+            f"{backlog or 0:.2f} s of traffic, bounded (< 2 s) in runs: {sustained['bounded']}"
+        )
+    for window in ("5 min", "24 h"):
+        big = _median(summary, f"health {window}, 1e+07 events, idle, 1c", "p50_ms")
+        small = _median(summary, f"health {window}, 1e+03 events, idle, 1c", "p50_ms")
+        if big and small:
+            out.append(f"- health {window}: cost ratio 10^7/10^3 events (p50) {big / small:.2f}")
+    day = _median(summary, "health 24 h, 1e+07 events, idle, 1c", "p50_ms")
+    five = _median(summary, "health 5 min, 1e+07 events, idle, 1c", "p50_ms")
+    if day and five:
+        out.append(f"- health 10^7 events: 24 h / 5 min (p50) {day / five:.2f}")
+    return out

@@ -16,8 +16,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import report, wrk
+from bench import memory, report, scenarios, wrk
 from bench.logs import scan_logs
+from bench.scratch import scratch_store
 from bench.stack import Stack, StackError
 
 SIZES = (1, 10, 100, 1000)
@@ -34,6 +35,8 @@ class Options:
     connections: int
     threads: int
     drain_timeout_s: float
+    e2e_s: float
+    drain_batches: int
     out: Path
 
 
@@ -60,23 +63,33 @@ class Bench:
         self.work_dir = work_dir
         self.problems: list[str] = []
 
-    def _wrk(
-        self, path: str, method: str, body: Path | None, conns: int, duration_s: float
+    def run_wrk(
+        self,
+        path: str,
+        method: str,
+        body: Path | None,
+        conns: int,
+        duration_s: float,
+        *,
+        base_url: str | None = None,
+        delay_ms: float = 0.0,
     ) -> wrk.WrkResult:
         result = wrk.run(
             self.wrk_path,
-            self.stack.base_url + path,
+            (base_url or self.stack.base_url) + path,
             method=method,
             body_file=body,
             duration_s=duration_s,
             connections=conns,
             threads=self.opts.threads,
+            delay_ms=delay_ms,
         )
         self.stack.check_alive()
         return result
 
-    def _row(self, kind: str, n: int | None, conns: int, res: wrk.WrkResult) -> dict[str, Any]:
-        label = f"{kind} (N={n}, {conns} conns)" if n else f"{kind} ({conns} conns)"
+    def row(
+        self, kind: str, label: str, conns: int, res: wrk.WrkResult, n: int | None = None
+    ) -> dict[str, Any]:
         if res.non2xx:
             self.problems.append(
                 f"{label}: {res.non2xx} non-2xx responses {res.non2xx_codes}; first: "
@@ -87,6 +100,7 @@ class Bench:
             self.problems.append(f"{label}: socket errors {res.socket_errors}")
         return {
             "kind": kind,
+            "label": label,
             "events_per_request": n,
             "conns": conns,
             "req_s": res.requests_per_s,
@@ -99,51 +113,74 @@ class Bench:
             "wrk": res.as_dict(),
         }
 
-    def ingest(self, system_id: int, n: int, duration_s: float) -> dict[str, Any]:
+    def body_file(self, n: int) -> Path:
         body = self.work_dir / f"batch-{n}.json"
         body.write_bytes(event_batch(n, datetime.now(UTC)))
+        return body
+
+    def ingest(self, system_id: int, n: int, duration_s: float) -> dict[str, dict[str, Any]]:
+        """LSO and both baselines (bench/baselines.py) with the same body, the workers stopped:
+        this is the API's own cost; the pipeline as a whole is `scenarios.end_to_end`."""
+        body = self.body_file(n)
         conns = self.opts.connections
-        res = self._wrk(f"/systems/{system_id}/events", "POST", body, conns, duration_s)
-        events_in, events_out = self.stack.counts()
-        row = self._row("ingest", n, conns, res)
-        row["backlog_at_end"] = events_in - events_out
-        row["drain_s"] = self.stack.drain(self.opts.drain_timeout_s)
-        return row
+        path = f"/systems/{system_id}/events"
+        rows = {}
+        for name, url in (("floor", self.floor_url), ("naive", self.naive_url), ("lso", None)):
+            res = self.run_wrk(path, "POST", body, conns, duration_s, base_url=url)
+            rows[f"ingest_{n}_{name}"] = self.row("ingest", f"ingest N={n}, {name}", conns, res, n)
+        return rows
 
     def health(self, system_id: int, conns: int, duration_s: float) -> dict[str, Any]:
-        window_total = int(self.stack.health(system_id)["total"])
-        res = self._wrk(f"/systems/{system_id}/health", "GET", None, conns, duration_s)
-        row = self._row("health", None, conns, res)
-        row["window_total"] = window_total  # events in the default window while reading
-        return row
+        res = self.run_wrk(f"/systems/{system_id}/health", "GET", None, conns, duration_s)
+        return self.row("health", "health", conns, res)
 
     def warm_up(self) -> None:
         system_id = self.stack.register("bench-warmup")
-        self.ingest(system_id, 10, 2)
+        self.floor_url = self.stack.start_baseline("floor")
+        self.naive_url = self.stack.start_baseline("naive")
+        self.stack.stop_workers()
+        self.ingest(system_id, 10, 1)
+        self.stack.start_workers(1)
+        self.stack.drain(self.opts.drain_timeout_s)
         self.health(system_id, self.opts.connections, 1)
 
     def one_run(self, index: int) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-        """All scenarios once, on a fresh system; returns (scenario rows, accounting)."""
+        """All scenarios once, on fresh systems; returns (scenario rows, accounting)."""
         system_id = self.stack.register(f"bench-run-{index}")
+        probe_id = self.stack.register(f"bench-probe-{index}")
         appended_before, _ = self.stack.counts()
         rows: dict[str, dict[str, Any]] = {}
+        self.stack.stop_workers()
         for n in SIZES:
-            rows[f"ingest_{n}"] = row = self.ingest(system_id, n, self.opts.duration_s)
-            print(
-                f"  ingest N={n:<4}  {row['req_s']:>9,.0f} req/s {row['events_s']:>11,.0f} "
-                f"events/s  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms  "
-                f"drain {row['drain_s']:.1f} s",
-                flush=True,
-            )
+            rows.update(self.ingest(system_id, n, self.opts.duration_s))
+            self._print(rows, [f"ingest_{n}_{name}" for name in ("floor", "naive", "lso")])
+        self.stack.start_workers(1)
+        self.stack.drain(self.opts.drain_timeout_s)
         self._check_readyz()
-        for conns in (self.opts.connections, 1):
-            rows[f"health_{conns}c"] = row = self.health(system_id, conns, self.opts.duration_s)
-            print(
-                f"  health {conns:>2} conns {row['req_s']:>9,.0f} req/s  "
-                f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms",
-                flush=True,
-            )
-        return rows, self._account(index, system_id, appended_before, rows)
+        e2e = scenarios.end_to_end(self, system_id, probe_id)
+        self._print(e2e, list(e2e))
+        rows.update(e2e)
+        accounting = self._account(index, system_id, appended_before, rows)
+        drained = scenarios.drain(self, self.opts.drain_batches)
+        self._print(drained, list(drained))
+        rows.update(drained)
+        health = scenarios.health(self, scenarios.prefill_health(self.stack), system_id)
+        self._print(health, list(health))
+        rows.update(health)
+        return rows, accounting
+
+    @staticmethod
+    def _print(rows: dict[str, dict[str, Any]], names: list[str]) -> None:
+        for name in names:
+            r = rows[name]
+            parts = [f"  {r['label']:<58}"]
+            if r.get("req_s") is not None:
+                parts.append(f"{r['req_s']:>8,.0f} req/s")
+            if r.get("events_s") is not None:
+                parts.append(f"{r['events_s']:>9,.0f} events/s")
+            if r.get("p50_ms") is not None:
+                parts.append(f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms")
+            print("  ".join(parts), flush=True)
 
     def _check_readyz(self) -> None:
         ready = self.stack.readyz()
@@ -158,7 +195,7 @@ class Bench:
         wrk_events = sum(
             (r["requests"] - r["non2xx"]) * r["events_per_request"]
             for r in rows.values()
-            if r["kind"] == "ingest"
+            if r["kind"] == "e2e" or r["label"].endswith(", lso")
         )
         dead = self.stack.dead_letters()
         ok = total == appended and total >= wrk_events and dead == 0
@@ -179,6 +216,11 @@ class Bench:
 def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="3 s per figure instead of 10 s")
+    p.add_argument(
+        "--smoke", action="store_true", help="1 run, 1 s per figure, tiny sizes (CI: it runs)"
+    )
+    p.add_argument("--e2e", type=float, help="seconds of each end-to-end figure (default 60)")
+    p.add_argument("--drain-batches", type=int, default=2000, help="100-event batches to drain")
     p.add_argument("--runs", type=int, default=3, help="runs of every scenario (default 3)")
     p.add_argument("--out", default="bench/results", help="directory for the JSON and Markdown")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
@@ -188,8 +230,12 @@ def parse_args(argv: list[str] | None) -> Options:
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    if args.smoke:
+        args.runs, args.duration, args.e2e, args.drain_batches = 1, 1.0, 1.0, 20
     return Options(
         runs=args.runs,
+        e2e_s=args.e2e or (10.0 if args.quick else 60.0),
+        drain_batches=args.drain_batches,
         duration_s=args.duration or (3.0 if args.quick else 10.0),
         connections=args.connections,
         threads=args.threads,
@@ -228,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
                 accounting.append(acc)
             machine = report.machine_info(stack.server_version(), wrk.version(wrk_path))
             store = stack.store_stats()
+        with scratch_store() as (url, client):
+            batches = 20 if opts.drain_batches < 100 else 1000
+            memory_figures = memory.measure(url, client, batches, 100)
     except KeyboardInterrupt:
         print("bench: interrupted; every child process was stopped", file=sys.stderr)
         return 130
@@ -248,11 +297,14 @@ def main(argv: list[str] | None = None) -> int:
             "connections": opts.connections,
             "threads": opts.threads,
             "sizes": list(SIZES),
+            "e2e_s": opts.e2e_s,
+            "drain_batches": opts.drain_batches,
         },
         "machine": machine,
         "summary": report.aggregate(runs),
         "accounting": accounting,
         "store_at_end": store,
+        "memory": memory_figures,
         "problems": problems,
         "runs": runs,
     }

@@ -43,10 +43,16 @@ def scratch_store() -> Iterator[tuple[str, redis.Redis]]:
 
 
 def fill(
-    client: redis.Redis, batches: int, size: int, spread_ms: int, run_id: str | None = None
+    client: redis.Redis,
+    batches: int,
+    size: int,
+    spread_ms: int,
+    run_id: str | None = None,
+    system_id: int = 1,
 ) -> None:
-    """Append batches of system 1: ts spread over `spread_ms` before now, lognormal latencies,
-    5 % errors; one stream entry per batch, counted in `events_in`, as the API does."""
+    """Append batches of `system_id` (partition 0): ts spread over `spread_ms` before now,
+    lognormal latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the
+    API does."""
     rng = random.Random(1)
     now_ms = int(time.time() * 1000)
     for _ in range(batches):
@@ -56,6 +62,6 @@ def fill(
             for _ in range(size)
         ]  # fmt: skip
         pipe = client.pipeline(transaction=True)
-        pipe.xadd(keys.stream(0), encode_batch(1, rows))  # type: ignore[arg-type]
+        pipe.xadd(keys.stream(0), encode_batch(system_id, rows))  # type: ignore[arg-type]
         pipe.hincrby(keys.partition_stats(0), "events_in", size)
         pipe.execute()

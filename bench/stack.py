@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,9 @@ def _child_env(redis_url: str) -> dict[str, str]:
     # Figures are of the data path; wrk's script sends no key. With auth on, a request costs one
     # more lookup, cached per key for a second (api/auth.py).
     env.update(LSO_AUTH="off")
+    # Ingest is measured with the workers stopped (its own cost, not the worker's competing for
+    # the same two cores): the backlog that builds up must not be shed.
+    env.update(LSO_MAX_LAG_EVENTS="100000000")
     return env
 
 
@@ -65,8 +69,9 @@ class Stack:
         self.store = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
         env = _child_env(url)
         lso = _lso_command()
+        self.env = env
         self._spawn("api", [*lso, "api", "--host", "127.0.0.1", "--port", str(self.port)], env)
-        self._spawn("worker", [*lso, "worker"], env)
+        self.start_workers(1)
         deadline = time.monotonic() + timeout_s
         while True:
             self.check_alive()
@@ -81,15 +86,44 @@ class Stack:
             time.sleep(0.1)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = open(self.logs_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in close())
+        log = open(self.logs_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in close())
         self._logs.append(log)
         self.procs[name] = spawn(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+    def start_workers(self, count: int) -> None:
+        """Start `count` more `lso worker` processes (named worker, worker-2, ...)."""
+        for _ in range(count):
+            n = sum(1 for name in self.procs if name.startswith("worker")) + 1
+            name = "worker" if n == 1 else f"worker-{n}"
+            self._spawn(name, [*_lso_command(), "worker"], self.env)
+
+    def stop_workers(self) -> None:
+        for name in [n for n in self.procs if n.startswith("worker")]:
+            self.stop(name)
+
+    def stop(self, name: str) -> None:
+        self.exit_codes[name] = stop(self.procs.pop(name), name, STOP_GRACE_S)
+
+    def start_baseline(self, name: str, timeout_s: float = 30.0) -> str:
+        """Start one of bench/baselines.py under uvicorn (one process); returns its base URL."""
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", f"bench.baselines:{name}", "--port", str(port),
+                "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        self._spawn(name, argv, self.env)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.check_alive()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return f"http://127.0.0.1:{port}"
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StackError(f"{name} not listening after {timeout_s:.0f} s") from None
+                time.sleep(0.1)
+
     def close(self) -> None:
-        for name in ("api", "worker"):
-            proc = self.procs.get(name)
-            if proc is not None:
-                self.exit_codes[name] = stop(proc, name, STOP_GRACE_S)
+        for name in list(self.procs):
+            self.exit_codes[name] = stop(self.procs.pop(name), name, STOP_GRACE_S)
         if self.store is not None:
             self.store.close()
         self.valkey.stop()

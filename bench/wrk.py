@@ -76,6 +76,7 @@ def run(
     connections: int,
     threads: int,
     timeout_s: float = 30.0,
+    delay_ms: float = 0.0,
 ) -> WrkResult:
     """One wrk run; the process is killed if this is interrupted (Ctrl-C, error)."""
     argv = [
@@ -89,6 +90,7 @@ def run(
         "--",
         method,
         str(body_file) if body_file else "-",
+        f"{delay_ms:.3f}",
     ]
     proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

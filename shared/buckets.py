@@ -2,17 +2,24 @@
 
 Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
 grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),
-field `"<slot>:<histogram bucket>"` holding event counts and `"<slot>:e"` the error count, each
-followed by `":<stage>"` for events that name a stage (a system's totals sum over stages). A
-window `[start, end]` in whole seconds is covered exactly by aligned slots, coarse in the middle
-and fine at the edges; all the slots needed at one resolution lie in at most two containers, so a
-read touches at most ten hashes whatever the window length or the number of events.
+field `"<slot>:n"` holding the event count, `"<slot>:e"` the error count and, from the 10-s
+resolution up, `"<slot>:<histogram bucket>"` the latency histogram; each followed by `":<stage>"`
+for events that name a stage (a system's totals sum over stages). A window `[start, end]` in
+whole seconds is covered exactly by aligned slots, coarse in the middle and fine at the edges; all
+the slots needed at one resolution lie in at most two containers, so a read touches at most ten
+hashes whatever the window length or the number of events.
+
+Counts and errors are exact to the second. Latency histograms start at 10 s (`histogram_span`
+widens a window to whole 10-s slots): a histogram has up to a few hundred buckets, and writing and
+reading them per second would multiply the cost of every write and every read by ~5 for a
+precision that no latency quantile needs.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 
 ERRORS_FIELD = "e"
+COUNT_FIELD = "n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,16 @@ LEVELS: tuple[Level, ...] = (
 )
 
 
+# Index in LEVELS of the finest resolution that keeps latency histograms.
+HISTOGRAM_LEVEL = 1
+
+
+def histogram_span(start_s: int, end_s: int) -> tuple[int, int]:
+    """The inclusive second range, widened to whole slots of the finest histogram resolution."""
+    slot_s = LEVELS[HISTOGRAM_LEVEL].slot_s
+    return start_s - start_s % slot_s, end_s - end_s % slot_s + slot_s - 1
+
+
 def container_start(level: Level, second: int) -> int:
     return second - second % level.container_s
 
@@ -39,12 +56,12 @@ def slot_index(level: Level, second: int) -> int:
 
 
 def counter_field(slot: int, bucket: str, stage: str = "") -> str:
-    """`<slot>:<bucket>` (or `<slot>:e` for errors), then `:<stage>` for events of a stage."""
+    """`<slot>:<bucket>` (or `<slot>:n`, `<slot>:e`), then `:<stage>` for events of a stage."""
     return f"{slot}:{bucket}:{stage}" if stage else f"{slot}:{bucket}"
 
 
 def parse_field(name: str) -> tuple[int, str, str]:
-    """(slot, bucket or ERRORS_FIELD, stage or "") of a counter field."""
+    """(slot, bucket or COUNT_FIELD or ERRORS_FIELD, stage or "") of a counter field."""
     slot, bucket, *stage = name.split(":", 2)
     return int(slot), bucket, stage[0] if stage else ""
 

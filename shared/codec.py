@@ -18,7 +18,7 @@ class UndecodableEntry(ValueError):
     """The stream entry cannot be understood: it is poison and goes to the dead-letter stream."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field, per event
 class CompactEvent:
     ts_ms: int
     is_error: bool

@@ -1,7 +1,7 @@
 """Latency histogram with relative accuracy: DDSketch-style logarithmic buckets.
 
 A value x > 0 falls in bucket `ceil(log(x) / log(GAMMA))`; reporting `2 * GAMMA**i / (GAMMA + 1)`
-for bucket i is within ALPHA (1 %) of every value in it. Buckets merge by addition, so counters
+for bucket i is within ALPHA (2 %) of every value in it. Buckets merge by addition, so counters
 summed over any set of time buckets give the histogram of exactly those events. Zero (and only
 zero: latency is validated to be >= 0) has its own bucket, reported as 0.
 """
@@ -9,7 +9,9 @@ zero: latency is validated to be >= 0) has its own bucket, reported as 0.
 import math
 from collections.abc import Mapping
 
-ALPHA = 0.01
+# 2 %: a latency distribution spanning three decades fills ~170 buckets instead of ~350 at 1 %,
+# and the bucket count is what every write and every read of a histogram pays for.
+ALPHA = 0.02
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 ZERO_BUCKET = "z"

@@ -5,7 +5,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.buckets import ERRORS_FIELD, parse_field
+from shared.buckets import COUNT_FIELD, ERRORS_FIELD, parse_field
 from shared.sketch import quantiles
 
 
@@ -23,10 +23,12 @@ class Stats:
         return quantiles(self.histogram, qs)
 
     def add_count(self, bucket: str, n: int) -> None:
+        """Add one counter field: the event count, the error count or a histogram bucket."""
         if bucket == ERRORS_FIELD:
             self.errors += n
-        else:
+        elif bucket == COUNT_FIELD:
             self.total += n
+        else:
             self.histogram[bucket] += n
 
     def merge(self, other: "Stats") -> None:

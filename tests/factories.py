@@ -6,7 +6,7 @@ from typing import Any
 import redis
 
 from shared import keys
-from shared.buckets import ERRORS_FIELD, parse_field
+from shared.buckets import COUNT_FIELD, ERRORS_FIELD, parse_field
 from shared.codec import encode_batch
 
 
@@ -41,8 +41,9 @@ def totals(client: redis.Redis, system_id: int, partitions: int = 1) -> tuple[in
     events = errors = 0
     for key in client.scan_iter(keys.counters(p, system_id, 86_400, 0).rsplit(":", 1)[0] + ":*"):
         for field, value in client.hgetall(key).items():
-            if parse_field(field.decode())[1] == ERRORS_FIELD:
+            bucket = parse_field(field.decode())[1]
+            if bucket == ERRORS_FIELD:
                 errors += int(value)
-            else:
+            elif bucket == COUNT_FIELD:
                 events += int(value)
     return events, errors

@@ -8,6 +8,7 @@ applied. Undecodable entries go to the dead-letter stream, also atomically with 
 import enum
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +16,7 @@ from typing import Protocol
 import redis
 
 from shared import keys, scripts
-from shared.codec import UndecodableEntry, decode_batch
+from shared.codec import Batch, UndecodableEntry, decode_batch
 from shared.settings import Settings
 from worker.plan import plan_apply
 
@@ -69,34 +70,70 @@ class RedisApplier:
 
     def apply(self, entries: Sequence[Entry]) -> list[Result]:
         now_ms = int(time.time() * 1000)
-        pipe = self._client.pipeline(transaction=False)
-        kinds: list[bool] = []  # True: apply script, False: dead-letter script
-        for entry in entries:
+        results: list[Result | None] = [None] * len(entries)
+        pending: list[tuple[int, Batch]] = []  # (index in entries, batch)
+        dead: list[int] = []
+        for i, entry in enumerate(entries):
             try:
-                batch = decode_batch(entry.fields)
+                pending.append((i, decode_batch(entry.fields)))
             except UndecodableEntry as exc:
                 log.warning("dead-lettering undecodable entry %s: %s", entry.entry_id, exc)
-                self.queue_dead_letter(pipe, entry, f"undecodable: {exc}")
-                kinds.append(False)
-                continue
-            plan = plan_apply(batch, entry.partition, entry.entry_id, self._settings, now_ms)
-            self._apply(keys=plan.keys, args=plan.args, client=pipe)
-            kinds.append(True)
-        replies = pipe.execute(raise_on_error=False)
-        results = []
-        for entry, is_apply, reply in zip(entries, kinds, replies, strict=True):
-            if isinstance(reply, redis.ConnectionError | redis.TimeoutError):
-                raise reply
-            if isinstance(reply, Exception):
-                log.error("apply of entry %s failed, left pending: %s", entry.entry_id, reply)
-                results.append(Result(Outcome.FAILED))
-            elif not is_apply:
-                results.append(Result(Outcome.DEAD_LETTERED if reply else Outcome.ALREADY_APPLIED))
-            elif reply[0]:
-                results.append(Result(Outcome.APPLIED, int(reply[1])))
-            else:
-                results.append(Result(Outcome.ALREADY_APPLIED))
-        return results
+                dead.append(i)
+        pipe = self._client.pipeline(transaction=False)
+        for i in dead:
+            self.queue_dead_letter(pipe, entries[i], "undecodable")
+        # Entries found stale are dropped from their group, and the group is planned again (rare:
+        # only when another consumer applied or dead-lettered one of them meanwhile).
+        while pending or dead:
+            groups = _groups(entries, pending)
+            for group in groups:
+                plan = plan_apply(
+                    [(entries[i].entry_id, batch) for i, batch in group],
+                    entries[group[0][0]].partition,
+                    self._settings,
+                    now_ms,
+                )
+                self._apply(keys=plan.keys, args=plan.args, client=pipe)
+            replies = pipe.execute(raise_on_error=False)
+            for i, reply in zip(dead, replies, strict=False):
+                _raise_if_connection_error(reply)
+                moved = reply if not isinstance(reply, Exception) else False
+                results[i] = Result(Outcome.DEAD_LETTERED if moved else Outcome.ALREADY_APPLIED)
+            dead = []
+            pending = []
+            for group, reply in zip(groups, replies[len(replies) - len(groups) :], strict=True):
+                pending += self._settle(entries, group, reply, results)
+            pipe = self._client.pipeline(transaction=False)
+        return [r if r is not None else Result(Outcome.FAILED) for r in results]
+
+    def _settle(
+        self,
+        entries: Sequence[Entry],
+        group: list[tuple[int, Batch]],
+        reply: object,
+        results: list[Result | None],
+    ) -> list[tuple[int, Batch]]:
+        """Record the results of one group's reply; returns what must be planned again."""
+        _raise_if_connection_error(reply)
+        if isinstance(reply, Exception):
+            for i, _ in group:
+                log.error("apply of entry %s failed, left pending: %s", entries[i].entry_id, reply)
+                results[i] = Result(Outcome.FAILED)
+            return []
+        assert isinstance(reply, list)
+        status, rest = int(reply[0]), [int(x) for x in reply[1:]]
+        if status == 0:
+            stale = {group[r - 1][0] for r in rest}
+            for i in stale:
+                results[i] = Result(Outcome.ALREADY_APPLIED)
+            return [(i, batch) for i, batch in group if i not in stale]
+        if status == 2:  # the Idempotency-Key was seen before: acknowledged, nothing added
+            results[group[0][0]] = Result(Outcome.APPLIED, 0)
+            return []
+        skipped = Counter(_owners(group, rest))
+        for position, (i, batch) in enumerate(group):
+            results[i] = Result(Outcome.APPLIED, len(batch.events) - skipped[position])
+        return []
 
     def dead_letter(self, entry: Entry, reason: str, deliveries: int) -> bool:
         """Move one entry to the dead-letter stream; False when it was acknowledged elsewhere."""
@@ -131,3 +168,48 @@ class RedisApplier:
             args=[keys.GROUP, entry.entry_id, events, self._settings.dead_letter_maxlen, *fields],
             client=pipe,
         )
+
+
+# One script call applies at most this many events: enough to aggregate a burst into few counter
+# increments, small enough that no call holds the store for more than a few milliseconds (health
+# reads wait behind it).
+APPLY_MAX_EVENTS = 2_000
+
+
+def _groups(
+    entries: Sequence[Entry], pending: list[tuple[int, Batch]]
+) -> list[list[tuple[int, Batch]]]:
+    """Split entries into apply calls: one system and partition each, at most APPLY_MAX_EVENTS
+    events, and a batch with an Idempotency-Key alone (its guard covers the whole call)."""
+    open_groups: dict[tuple[int, int], list[tuple[int, Batch]]] = {}
+    sizes: dict[tuple[int, int], int] = {}
+    out: list[list[tuple[int, Batch]]] = []
+    for i, batch in pending:
+        if batch.idempotency_key is not None:
+            out.append([(i, batch)])
+            continue
+        key = (entries[i].partition, batch.system_id)
+        group = open_groups.get(key)
+        if group is not None and sizes[key] + len(batch.events) > APPLY_MAX_EVENTS:
+            group = None
+        if group is None:
+            group = open_groups[key] = []
+            sizes[key] = 0
+            out.append(group)
+        group.append((i, batch))
+        sizes[key] += len(batch.events)
+    return out
+
+
+def _owners(group: list[tuple[int, Batch]], skipped: list[int]) -> list[int]:
+    """Positions in `group` of the entries owning the skipped guarded contributions (1-based, in
+    plan order: the events with an `event_id`, entry by entry)."""
+    owners: list[int] = []
+    for position, (_, batch) in enumerate(group):
+        owners += [position] * sum(1 for e in batch.events if e.event_id is not None)
+    return [owners[s - 1] for s in skipped]
+
+
+def _raise_if_connection_error(reply: object) -> None:
+    if isinstance(reply, redis.ConnectionError | redis.TimeoutError):
+        raise reply

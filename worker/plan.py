@@ -1,70 +1,50 @@
-"""Turn one decoded batch into the KEYS and ARGV of `shared/lua/apply.lua` (pure; no I/O).
+"""Turn decoded batches of one system into the KEYS and ARGV of `shared/lua/apply.lua` (pure).
 
-Events without an `event_id` are aggregated here, in Python, into one unconditional contribution
-(one increment per counter field instead of one per event). Each event with an `event_id` becomes
-its own contribution guarded by a dedupe marker, which the script checks and sets atomically.
+Several stream entries of one system are applied by one script call, so their events are
+aggregated here, in Python, into one *unconditional* contribution: one increment per counter
+field instead of one per event, and for a burst of entries far fewer fields than events. Each event
+with an `event_id` becomes its own contribution guarded by a dedupe marker, which the script checks
+and sets atomically. Raw members travel as plain ARGV values after the entry ids (no JSON escaping
+on the way in, no JSON decoding in the script); contributions refer to them by position.
+
+This is the worker's hot loop: it works on plain tuples and dicts, and caches latency buckets.
 """
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
 
 from shared import keys
-from shared.buckets import ERRORS_FIELD, LEVELS, Level, container_start, counter_field, slot_index
+from shared.buckets import (
+    COUNT_FIELD,
+    ERRORS_FIELD,
+    HISTOGRAM_LEVEL,
+    LEVELS,
+    container_start,
+    counter_field,
+    slot_index,
+)
 from shared.codec import Batch, CompactEvent
 from shared.settings import Settings
 from shared.sketch import bucket_of
 
 Arg = str | int | bytes
 
+ALL_LEVELS = range(len(LEVELS))
+HISTOGRAM_LEVELS = range(HISTOGRAM_LEVEL, len(LEVELS))
 
-@dataclass
-class _Contribution:
-    guard: int = 0
-    newest_ms: int = 0
-    newest_error_ms: int = 0
-    newest_error: str = ""  # the raw member of the newest error
-    members: list[str] = field(default_factory=list)  # score, member, ...
-    counts: Counter[tuple[int, str, str]] = field(default_factory=Counter)  # second, bucket, stage
-    errors: Counter[tuple[int, str]] = field(default_factory=Counter)  # second, stage
-    runs: dict[str, "_Run"] = field(default_factory=dict)
-
-    def add(self, ref: str, event: CompactEvent) -> None:
-        self.newest_ms = max(self.newest_ms, event.ts_ms)
-        member = raw_member(ref, event).decode()
-        if event.is_error and event.ts_ms >= self.newest_error_ms:
-            self.newest_error_ms, self.newest_error = event.ts_ms, member
-        self.members += [str(event.ts_ms), member]
-        second, stage = event.ts_ms // 1000, event.stage or ""
-        self.counts[(second, bucket_of(event.latency_ms), stage)] += 1
-        if event.is_error:
-            self.errors[(second, stage)] += 1
-        if event.run_id is not None:
-            self.runs.setdefault(event.run_id, _Run()).add(event)
+# Latencies repeat a lot (clients round them), and log() is the costliest step per event.
+_bucket_cache: dict[float, str] = {}
+_BUCKET_CACHE_MAX = 65_536
 
 
-@dataclass
-class _Run:
-    """What one contribution adds to one run's summary."""
-
-    events: int = 0
-    errors: int = 0
-    first_ms: int = 2**63
-    last_ms: int = -(2**63)
-    last_is_error: bool = False
-    last_type: str = ""
-    stages: Counter[str] = field(default_factory=Counter)
-
-    def add(self, event: CompactEvent) -> None:
-        self.events += 1
-        self.errors += event.is_error
-        self.first_ms = min(self.first_ms, event.ts_ms)
-        if event.ts_ms >= self.last_ms:
-            self.last_ms, self.last_is_error = event.ts_ms, event.is_error
-            self.last_type = event.event_type
-        if event.stage:
-            self.stages[event.stage] += 1
+def _bucket(latency_ms: float) -> str:
+    bucket = _bucket_cache.get(latency_ms)
+    if bucket is None:
+        if len(_bucket_cache) >= _BUCKET_CACHE_MAX:
+            _bucket_cache.clear()
+        bucket = _bucket_cache[latency_ms] = bucket_of(latency_ms)
+    return bucket
 
 
 def raw_member(ref: str, event: CompactEvent) -> bytes:
@@ -83,93 +63,183 @@ def raw_member(ref: str, event: CompactEvent) -> bytes:
     )
 
 
+@dataclass
+class _Run:
+    """What one contribution adds to one run's summary."""
+
+    events: int = 0
+    errors: int = 0
+    first_ms: int = 2**63
+    last_ms: int = -(2**63)
+    last_is_error: bool = False
+    last_type: str = ""
+    stages: dict[str, int] = field(default_factory=dict)
+
+    def add(self, event: CompactEvent) -> None:
+        self.events += 1
+        self.errors += event.is_error
+        self.first_ms = min(self.first_ms, event.ts_ms)
+        if event.ts_ms >= self.last_ms:
+            self.last_ms, self.last_is_error = event.ts_ms, event.is_error
+            self.last_type = event.event_type
+        if event.stage:
+            self.stages[event.stage] = self.stages.get(event.stage, 0) + 1
+
+
+@dataclass
+class _Contribution:
+    guard: int = 0  # KEYS position of the dedupe marker; 0: unconditional
+    newest_ms: int = 0
+    newest_error_ms: int = 0
+    newest_error: bytes = b""  # the raw member of the newest error
+    members: list[Arg] = field(default_factory=list)  # score, member, ...
+    counts: dict[tuple[int, str, str], int] = field(default_factory=dict)  # second, bucket, stage
+    errors: dict[tuple[int, str], int] = field(default_factory=dict)  # second, stage
+    runs: dict[str, _Run] = field(default_factory=dict)
+
+    def add(self, ref: str, event: CompactEvent) -> None:
+        ts_ms = event.ts_ms
+        member = raw_member(ref, event)
+        if ts_ms > self.newest_ms:
+            self.newest_ms = ts_ms
+        self.members += (ts_ms, member)
+        cell = (ts_ms // 1000, _bucket(event.latency_ms), event.stage or "")
+        self.counts[cell] = self.counts.get(cell, 0) + 1
+        if event.is_error:
+            if ts_ms >= self.newest_error_ms:
+                self.newest_error_ms, self.newest_error = ts_ms, member
+            error_cell = (cell[0], cell[2])
+            self.errors[error_cell] = self.errors.get(error_cell, 0) + 1
+        if event.run_id is not None:
+            run = self.runs.get(event.run_id)
+            if run is None:
+                run = self.runs[event.run_id] = _Run()
+            run.add(event)
+
+
 @dataclass(frozen=True)
 class ApplyPlan:
     keys: list[str]
     args: list[Arg]
 
 
-def plan_apply(
-    batch: Batch, partition: int, entry_id: str, settings: Settings, now_ms: int
-) -> ApplyPlan:
-    sid = batch.system_id
-    key_list = [
-        keys.stream(partition),
-        keys.raw_events(partition, sid),
-        keys.system_meta(partition, sid),
-        keys.partition_stats(partition),
-    ]
-    positions: dict[str, int] = {}
+class _Keys:
+    """KEYS of one script call: the fixed four, then every other key once, in first-use order."""
 
-    def position(key: str) -> int:
+    def __init__(self, partition: int, system_id: int) -> None:
+        self.partition, self.system_id = partition, system_id
+        self.list = [
+            keys.stream(partition),
+            keys.raw_events(partition, system_id),
+            keys.system_meta(partition, system_id),
+            keys.partition_stats(partition),
+        ]
+        self._positions: dict[str, int] = {}
+
+    def position(self, key: str) -> int:
         """1-based KEYS index of `key`, appending it on first use."""
-        if key not in positions:
-            key_list.append(key)
-            positions[key] = len(key_list)
-        return positions[key]
+        pos = self._positions.get(key)
+        if pos is None:
+            self.list.append(key)
+            pos = self._positions[key] = len(self.list)
+        return pos
 
+
+def plan_apply(
+    batches: list[tuple[str, Batch]], partition: int, settings: Settings, now_ms: int
+) -> ApplyPlan:
+    """Plan one atomic apply of `(entry id, batch)` pairs, all of one system.
+
+    At most one of them may carry an Idempotency-Key (its guard covers the whole call).
+    """
+    sid = batches[0][1].system_id
+    kl = _Keys(partition, sid)
     plain = _Contribution()
     guarded: list[_Contribution] = []
-    for index, event in enumerate(batch.events):
-        ref = f"{entry_id}/{index}"
-        if event.event_id is None:
-            plain.add(ref, event)
-        else:
-            one = _Contribution(guard=position(keys.dedupe(partition, sid, event.event_id)))
-            one.add(ref, event)
-            guarded.append(one)
+    batch_guard = 0
+    for entry_id, batch in batches:
+        assert batch.system_id == sid, "one system per apply"
+        if batch.idempotency_key is not None:
+            assert len(batches) == 1, "a batch with an Idempotency-Key is applied alone"
+            batch_guard = kl.position(keys.idempotency(partition, sid, batch.idempotency_key))
+        for index, event in enumerate(batch.events):
+            if event.event_id is None:
+                plain.add(f"{entry_id}/{index}", event)
+            else:
+                one = _Contribution(guard=kl.position(keys.dedupe(partition, sid, event.event_id)))
+                one.add(f"{entry_id}/{index}", event)
+                guarded.append(one)
 
-    expire_at: dict[int, int] = {}
+    entry_ids = [entry_id for entry_id, _ in batches]
+    tail: list[Arg] = [len(entry_ids), *entry_ids]  # ARGV from position 10 on
+    expiries: dict[int, int] = {}
+    containers: dict[tuple[int, int], int] = {}  # (level, container start) -> KEYS position
 
-    def container(level: Level, second: int) -> int:
-        """KEYS position of the container holding `second` at `level`, noting its expiry."""
+    def container(level_index: int, second: int) -> int:
+        level = LEVELS[level_index]
         start = container_start(level, second)
-        key_pos = position(keys.counters(partition, sid, level.container_s, start))
-        expire_at[key_pos] = start + level.container_s + settings.counter_retention_s
-        return key_pos
+        pos = containers.get((level_index, start))
+        if pos is None:
+            pos = kl.position(keys.counters(partition, sid, level.container_s, start))
+            containers[(level_index, start)] = pos
+            expiries[pos] = start + level.container_s + settings.counter_retention_s
+        return pos
 
     body: list[list[object]] = []
-    contributions = ([plain] if plain.members else []) + guarded
-    for contribution in contributions:
-        sums: Counter[tuple[int, str]] = Counter()  # (key position, field) -> amount
-        for (second, bucket, stage), n in contribution.counts.items():
-            for level in LEVELS:
+    for contribution in ([plain] if plain.members else []) + guarded:
+        sums: dict[tuple[int, str], int] = {}
+
+        def add(
+            sums: dict[tuple[int, str], int],
+            second: int,
+            bucket: str,
+            stage: str,
+            n: int,
+            levels: range,
+        ) -> None:
+            for level_index in levels:
+                level = LEVELS[level_index]
                 name = counter_field(slot_index(level, second), bucket, stage)
-                sums[(container(level, second), name)] += n
+                cell = (container(level_index, second), name)
+                sums[cell] = sums.get(cell, 0) + n
+
+        totals: dict[tuple[int, str], int] = {}
+        for (second, bucket, stage), n in contribution.counts.items():
+            add(sums, second, bucket, stage, n, HISTOGRAM_LEVELS)
+            totals[(second, stage)] = totals.get((second, stage), 0) + n
+        for (second, stage), n in totals.items():
+            add(sums, second, COUNT_FIELD, stage, n, ALL_LEVELS)
         for (second, stage), n in contribution.errors.items():
-            for level in LEVELS:
-                name = counter_field(slot_index(level, second), ERRORS_FIELD, stage)
-                sums[(container(level, second), name)] += n
+            add(sums, second, ERRORS_FIELD, stage, n, ALL_LEVELS)
         increments: list[int | str] = []
         for (key_pos, name), n in sums.items():
-            increments += [key_pos, name, n]
+            increments += (key_pos, name, n)
         runs: list[list[object]] = []
         for run_id, run in contribution.runs.items():
             stages: list[int | str] = []
             for stage, n in run.stages.items():
-                stages += [stage, n]
-            runs.append([position(keys.run(partition, sid, run_id)), run_id, run.events,
+                stages += (stage, n)
+            runs.append([kl.position(keys.run(partition, sid, run_id)), run_id, run.events,
                          run.errors, str(run.first_ms), str(run.last_ms), int(run.last_is_error),
                          run.last_type, stages])  # fmt: skip
+        first_member = len(tail) + 10  # ARGV position of this contribution's first score
+        tail += contribution.members
         body.append([
             contribution.guard, str(contribution.newest_ms), str(contribution.newest_error_ms),
-            contribution.newest_error, contribution.members, increments, runs,
+            contribution.newest_error.decode(), first_member, len(tail) + 9, increments, runs,
         ])  # fmt: skip
 
-    runs_index = position(keys.runs(partition, sid)) if any(c.runs for c in contributions) else 0
-    batch_guard = 0
-    if batch.idempotency_key is not None:
-        batch_guard = position(keys.idempotency(partition, sid, batch.idempotency_key))
+    with_runs = any(c.runs for c in [plain, *guarded])
     args: list[Arg] = [
         keys.GROUP,
-        entry_id,
-        len(batch.events),
+        sum(len(batch.events) for _, batch in batches),
         now_ms - settings.raw_retention_s * 1000,
         (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
         settings.dedupe_ttl_s,
         batch_guard,
-        runs_index,
+        kl.position(keys.runs(partition, sid)) if with_runs else 0,
         settings.counter_retention_s,
-        orjson.dumps({"c": [[pos, at] for pos, at in expire_at.items()], "k": body}),
+        orjson.dumps({"c": [[pos, at] for pos, at in expiries.items()], "k": body}),
+        *tail,
     ]
-    return ApplyPlan(keys=key_list, args=args)
+    return ApplyPlan(keys=kl.list, args=args)

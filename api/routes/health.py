@@ -47,13 +47,16 @@ _HEALTH_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "The health, or with `probe=1` the verdict only (OK, DEGRADED)"},
     404: {"description": "Unknown system"},
     409: {"description": "The system's policy conflicts with changed defaults"},
-    503: {"description": "With `probe=1`: UNHEALTHY (or NO_DATA if the policy says so)"},
+    503: {
+        "description": "With `probe=1`: UNHEALTHY (or NO_DATA if the policy says so)",
+        "model": Probe,
+    },
 }
 
 
 @router.get(
     "/systems/{system_id}/health",
-    response_model=Health,
+    response_model=Health | Probe,
     responses=_HEALTH_RESPONSES,
     operation_id="read_health",
 )

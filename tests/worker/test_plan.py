@@ -6,6 +6,7 @@ from shared import keys
 from shared.buckets import LEVELS
 from shared.codec import Batch, CompactEvent
 from shared.settings import Settings
+from shared.sketch import bucket_of
 from worker.plan import plan_apply
 
 NOW_MS = 1_800_000_000_000
@@ -17,7 +18,7 @@ def ev(ts_ms: int = NOW_MS, *, error: bool = False, event_id: str | None = None)
 
 def test_events_without_ids_share_one_contribution_with_summed_increments() -> None:
     batch = Batch(3, [ev(), ev(NOW_MS + 1), ev(error=True)])
-    plan = plan_apply(batch, 0, "1-0", Settings(), NOW_MS)
+    plan = plan_apply([("1-0", batch)], 0, Settings(), NOW_MS)
 
     assert plan.keys[:4] == [
         keys.stream(0),
@@ -27,28 +28,41 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     ]
     counter_keys = [k for k in plan.keys if ":c:3:" in k]
     assert len(counter_keys) == len(LEVELS)  # one second: one container per resolution
-    (contribution,) = orjson.loads(plan.args[-1])["k"]
-    guard, _, newest_error_ms, newest_error, members, increments, runs = contribution
+    (contribution,) = orjson.loads(plan.args[8])["k"]
+    guard, _, newest_error_ms, newest_error, first, last, increments, runs = contribution
     assert guard == 0, "unconditional"
     assert newest_error_ms == str(NOW_MS) and orjson.loads(newest_error)[1] == 1
-    assert len(members) == 2 * 3, "three raw members"
-    # per level: one bucket field (all three events in one latency bucket) and one error field
-    assert len(increments) == 3 * 2 * len(LEVELS)
+    assert plan.args[9:11] == [1, "1-0"], "one entry, then its id"
+    members = plan.args[first - 1 : last]
+    assert len(members) == 2 * 3, "three raw members, as score, member pairs"
+    assert members[::2] == [NOW_MS, NOW_MS + 1, NOW_MS]
+    # per level: a count and an error field; from the 10-s level on, one histogram field too
+    # (all three events fall in one latency bucket)
+    fields = [str(f).split(":")[1] for f in increments[1::3]]
+    bucket = bucket_of(10.0)
+    assert sorted(fields) == sorted(["n", "e"] * len(LEVELS) + [bucket] * (len(LEVELS) - 1))
     assert sorted(set(increments[2::3])) == [1, 3]
     assert runs == []
 
 
+def test_entries_of_one_system_are_aggregated_into_one_contribution() -> None:
+    plan = plan_apply([("1-0", Batch(3, [ev()])), ("2-0", Batch(3, [ev()]))], 0, Settings(), NOW_MS)
+    assert plan.args[9:12] == [2, "1-0", "2-0"]
+    (contribution,) = orjson.loads(plan.args[8])["k"]
+    assert set(contribution[6][2::3]) == {2}, "every field incremented once, by both events"
+
+
 def test_each_event_with_an_id_is_guarded_by_its_own_dedupe_marker() -> None:
     batch = Batch(3, [ev(event_id="a"), ev(event_id="b"), ev()])
-    plan = plan_apply(batch, 1, "1-0", Settings(partitions=2), NOW_MS)
+    plan = plan_apply([("1-0", batch)], 1, Settings(partitions=2), NOW_MS)
     assert keys.dedupe(1, 3, "a") in plan.keys and keys.dedupe(1, 3, "b") in plan.keys
     assert all(k.startswith("lso:{p1}:") for k in plan.keys), "one hash slot per apply"
 
 
 def test_counter_containers_expire_after_their_end_plus_the_retention() -> None:
     settings = Settings()
-    plan = plan_apply(Batch(3, [ev()]), 0, "1-0", settings, NOW_MS)
-    expiries = orjson.loads(plan.args[-1])["c"]
+    plan = plan_apply([("1-0", Batch(3, [ev()]))], 0, settings, NOW_MS)
+    expiries = orjson.loads(plan.args[8])["c"]
     second = NOW_MS // 1000
     assert len(expiries) == len(LEVELS)
     for key_pos, at in expiries:

@@ -1,0 +1,38 @@
+"""The benchmark still runs end to end (tiny sizes, one run): it asserts nothing about speed."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import SIZES
+
+pytestmark = [pytest.mark.slow, pytest.mark.process]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt)")
+def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (report,) = tmp_path.glob("bench-*.json")
+    result = json.loads(report.read_text())
+    summary = result["summary"]
+    for n in SIZES:
+        for variant in ("floor", "naive", "lso"):
+            assert summary[f"ingest_{n}_{variant}"]["req_s"]["median"] > 0
+    assert {"e2e_closed", "e2e_sustained", "e2e_half"} <= summary.keys()
+    assert {"drain_1w", "drain_2w", "drain_4w"} <= summary.keys()
+    assert sum(1 for name in summary if name.startswith("health ")) == 2 * 3 * 2 + 1
+    assert all(acc["ok"] for acc in result["accounting"]), result["accounting"]
+    assert result["machine"]["nproc"] >= 1
+    assert (tmp_path / report.name.replace(".json", ".md")).read_text().startswith("# LSO bench")
