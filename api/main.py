@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors
 from api.auth import Authenticator
 from api.dead_letters import DeadLetters
+from api.health_memo import HealthMemo
 from api.health_read import HealthReader
 from api.history import HistoryReader
 from api.ingest import Ingestor
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.clock = lambda: datetime.now(UTC)
         app.state.redis = client
-        app.state.registry = Registry(client, settings.rate_limit_events_per_s)
+        app.state.registry = Registry(client, settings.rate_limit_events_per_s, settings.partitions)
         app.state.ingestor = Ingestor(client, settings)
         app.state.health_reader = HealthReader(client, settings)
         app.state.history = HistoryReader(client, settings)
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
+    app.add_middleware(HealthMemo)  # innermost: its answers get a request id too
     app.add_middleware(RequestIdMiddleware)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:

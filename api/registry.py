@@ -26,7 +26,10 @@ class Known:
 
 
 class Registry:
-    def __init__(self, client: aioredis.Redis, default_rate_per_s: float) -> None:
+    def __init__(
+        self, client: aioredis.Redis, default_rate_per_s: float, partitions: int = 1
+    ) -> None:
+        self._partitions = partitions
         self._client = client
         self._default_rate_per_s = default_rate_per_s
         self._register = client.register_script(scripts.source(scripts.REGISTER))
@@ -76,6 +79,9 @@ class Registry:
         doc = policy.model_dump_json(exclude_none=True)
         await self._client.hset(keys.REGISTRY_POLICIES, str(system_id), doc)
         self._known.pop(system_id, None)
+        # A new policy changes the answer of a health read: a new data version (health_memo).
+        meta = keys.system_meta(keys.partition_of(system_id, self._partitions), system_id)
+        await self._client.hincrby(meta, "v", 1)
 
     async def rate_limit(self, system_id: int) -> float | None:
         """The system's own limit (None: the default applies)."""

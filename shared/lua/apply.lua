@@ -62,6 +62,7 @@ end
 if #stale > 1 then return stale end
 redis.call('XACK', KEYS[1], group, unpack(ARGV, 11, 10 + n_entries))
 redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'v', 1)  -- the data version: api/health_memo.py
 if batch_guard ~= 0 and not redis.call('SET', KEYS[batch_guard], '1', 'NX', 'EX', ARGV[5]) then
   return {2}
 end

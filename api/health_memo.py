@@ -1,0 +1,98 @@
+"""Exact memoization of `GET /systems/{id}/health`: a read that could only repeat the previous
+answer is served from memory, before FastAPI's routing, validation and the counter reads.
+
+An answer depends on the request (path, query, credentials), on the second it is computed for
+(the window ends at the current second), and on the system's data and policy. The worker bumps
+the field `v` of the system's meta hash in every apply script, and a policy change bumps it too,
+so `(second, v)` identifies the data: the memo keeps the last answer per request and serves it
+again only within the same second and while `HGET meta v` (one round trip) still returns the
+version read *before* that answer was computed. A write that lands while an answer is computed
+makes the stored version older than the data it saw, which can only cause a recomputation, never
+a stale answer. Only 200 answers are kept; credentials are part of the key,
+so a key revoked in the store stops being served within the second (the key cache's bound).
+
+Many dashboards and load balancers polling one system then cost one HGET each, whatever the
+number of events in the window; a system that keeps changing is recomputed on every read.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import keys
+
+MAX_ENTRIES = 10_000
+VERSION_FIELD = "v"
+
+Key = tuple[str, bytes, bytes, bytes]  # path, query string, authorization, x-api-key
+
+
+class HealthMemo:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._entries: dict[Key, tuple[int, bytes | None, int, list[Any], bytes]] = {}
+        self.hits = 0  # for tests and diagnostics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sid = _system_id(scope)
+        if sid is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        client: aioredis.Redis = state.redis
+        clock: Callable[[], datetime] = state.clock
+        headers = dict(scope["headers"])
+        key: Key = (scope["path"], scope["query_string"], headers.get(b"authorization", b""),
+                    headers.get(b"x-api-key", b""))  # fmt: skip
+        second = int(clock().timestamp())
+        partition = keys.partition_of(sid, state.settings.partitions)
+        try:
+            raw = await client.hget(keys.system_meta(partition, sid), VERSION_FIELD)
+            version = raw.encode() if isinstance(raw, str) else raw
+        except RedisError:
+            await self.app(scope, receive, send)  # the route answers 503 with Retry-After
+            return
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == second and entry[1] == version:
+            self.hits += 1
+            _, _, status, response_headers, body = entry
+            await send({"type": "http.response.start", "status": status,
+                        "headers": response_headers})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, self._recorder(key, second, version, send))
+
+    def _recorder(self, key: Key, second: int, version: bytes | None, send: Send) -> Send:
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body") and started.get("status") == 200:
+                    if len(self._entries) >= MAX_ENTRIES:
+                        self._entries.clear()
+                    headers = list(started.get("headers", []))
+                    self._entries[key] = (second, version, 200, headers, b"".join(chunks))
+            await send(message)
+
+        return record
+
+
+def _system_id(scope: Scope) -> int | None:
+    """The system id of a `GET /systems/{id}/health`, else None."""
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return None
+    path: str = scope["path"]
+    if not (path.startswith("/systems/") and path.endswith("/health")):
+        return None
+    digits = path[len("/systems/") : -len("/health")]
+    if not digits.isdigit() or len(digits) > 18:
+        return None
+    return int(digits)
