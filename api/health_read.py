@@ -13,6 +13,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from api.counters import Counters, level_for
+from api.raw_events import END_OF_TIME_MS, Row, newest_first
 from api.schemas.health import Health, LastError, Rule, StageHealth
 from shared import keys
 from shared.policy import EffectivePolicy
@@ -57,18 +58,19 @@ class HealthReader:
         pipe.hmget(
             keys.system_meta(partition, system_id), ["last_ts", "last_error_ts", "last_error"]
         )
-        if policy.consecutive_failures is not None:
-            pipe.zrevrangebyscore(
-                keys.raw_events(partition, system_id),
-                "+inf",
-                start_s * 1000,
-                start=0,
-                num=min(policy.consecutive_failures * 50, 5000),
-            )
         replies = await pipe.execute()
         counters.store(order, replies[: len(order)])
         last_ts, last_error_ts, last_error = replies[len(order)]
-        recent = replies[len(order) + 1] if policy.consecutive_failures is not None else []
+        recent: list[Row] = []
+        if policy.consecutive_failures is not None:
+            recent, _ = await newest_first(
+                self._client,
+                keys.raw_events(partition, system_id),
+                start_s * 1000,
+                END_OF_TIME_MS,
+                0,
+                min(policy.consecutive_failures * 50, 5000),
+            )
 
         window = counters.window(start_s, end_s)
         inputs = Inputs(
@@ -132,12 +134,11 @@ def _stage(s: Stats) -> StageHealth:
     )
 
 
-def _streaks(members: list[bytes]) -> list[Streak]:
+def _streaks(rows: list[Row]) -> list[Streak]:
     """Leading `error` events (newest first) per stage and per run of the newest raw events."""
     broken: set[str] = set()
     counts: dict[str, int] = {}
-    for member in members:
-        row = orjson.loads(member)
+    for row in rows:
         is_error, stage, run_id = bool(row[1]), row[4], row[5]
         for group in (f"stage {stage}" if stage else None, f"run {run_id}" if run_id else None):
             if group is None or group in broken:

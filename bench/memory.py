@@ -34,7 +34,9 @@ def measure(url: str, client: redis.Redis, batches: int, size: int) -> dict[str,
         return int(client.info("memory")["used_memory"])
 
     base = used()
-    fill(client, batches, size, 3_000_000, run_id="run-2026-11-28")
+    # A typical batch: a burst (events within 2 s), a run id, a payload of ~30 bytes.
+    fill(client, batches, size, 3_000_000, run_id="run-2026-11-28", burst_ms=2000,
+         payload={"table": "orders", "rows": 1250})  # fmt: skip
     in_stream = used() - base
     Worker(client, Settings(redis_url=url, worker_block_ms=50), burst=True).run()
     raw = client.memory_usage(keys.raw_events(0, 1)) or 0

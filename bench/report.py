@@ -155,7 +155,8 @@ def _median(summary: dict[str, dict[str, Any]], name: str, measure: str) -> floa
 
 def memory_line(m: dict[str, float]) -> str:
     return (
-        f"Memory ({m['events']:,.0f} events, ts over 50 min): {m['stream_bytes_per_event']:.1f} "
+        f"Memory ({m['events']:,.0f} events in 100-event bursts over 50 min, 30-byte payload): "
+        f"{m['stream_bytes_per_event']:.1f} "
         f"bytes per event waiting in the stream, {m['raw_bytes_per_event']:.1f} bytes per raw "
         f"event kept, {m['counter_mb_per_system_hour']:.2f} MB of counters per system-hour at "
         f"{m['events_per_s_of_that_hour']:.0f} events/s (INFO memory / MEMORY USAGE)."

@@ -49,16 +49,22 @@ def fill(
     spread_ms: int,
     run_id: str | None = None,
     system_id: int = 1,
+    burst_ms: int | None = None,
+    payload: dict[str, object] | None = None,
 ) -> None:
-    """Append batches of `system_id` (partition 0): ts spread over `spread_ms` before now,
-    lognormal latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the
-    API does."""
+    """Append batches of `system_id` (partition 0): ts spread over `spread_ms` before now (with
+    `burst_ms`, each batch's events lie within that much before a time spread so), lognormal
+    latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the API does."""
     rng = random.Random(1)
     now_ms = int(time.time() * 1000)
     for _ in range(batches):
+        if burst_ms is None:
+            base, width = now_ms, spread_ms
+        else:
+            base, width = now_ms - rng.randrange(spread_ms + 1), burst_ms
         rows = [
-            [now_ms - rng.randrange(spread_ms + 1), int(rng.random() < 0.05),
-             round(rng.lognormvariate(3, 1), 2), "load", "transform", run_id, None, None]
+            [base - rng.randrange(width + 1), int(rng.random() < 0.05),
+             round(rng.lognormvariate(3, 1), 2), "load", "transform", run_id, None, payload]
             for _ in range(size)
         ]  # fmt: skip
         pipe = client.pipeline(transaction=True)

@@ -13,6 +13,11 @@ import orjson
 
 FORMAT_VERSION = b"1"
 
+# Raw events are kept per batch and per this much event time: one sorted-set member
+# `["<ref>", [row, ...]]` scored by the bucket's start (worker/plan.py writes, api/raw_events.py
+# reads). Storing rows once per batch, not once per event, costs ~the rows' bytes per event.
+RAW_BUCKET_MS = 10_000
+
 
 class UndecodableEntry(ValueError):
     """The stream entry cannot be understood: it is poison and goes to the dead-letter stream."""
@@ -62,6 +67,7 @@ class Batch:
     system_id: int
     events: list[CompactEvent]
     idempotency_key: str | None = None
+    rows_json: bytes | None = None  # the `e` field as it came, when decoded from a stream entry
 
 
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
@@ -71,19 +77,13 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
             raise UndecodableEntry(f"unknown format version {fields.get(b'v')!r}")
         system_id = int(fields[b"s"])
         rows = orjson.loads(fields[b"e"])
-        events = [
-            CompactEvent(
-                ts_ms=int(r[0]),
-                is_error=bool(r[1]),
-                latency_ms=float(r[2]),
-                event_type=str(r[3]),
-                stage=r[4],
-                run_id=r[5],
-                event_id=r[6],
-                payload=r[7],
+        # Strict: the rows are also stored verbatim as raw events (worker/plan.py), so anything
+        # the API would not have written makes the entry poison rather than a bad raw event.
+        events = [CompactEvent(*r) for r in rows if _valid(r)]
+        if len(events) != len(rows):
+            raise UndecodableEntry(
+                "a row is not [ts_ms, 0|1, latency, type, stage, run, id, payload]"
             )
-            for r in rows
-        ]
         if len(events) != int(fields[b"n"]):
             raise UndecodableEntry("event count does not match the `n` field")
         key = fields.get(b"k")
@@ -92,4 +92,23 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         raise
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(system_id=system_id, events=events, idempotency_key=idempotency_key)
+    return Batch(system_id, events, idempotency_key, fields[b"e"])
+
+
+_OPTIONAL_TEXT = (str, type(None))
+
+
+def _valid(r: Any) -> bool:
+    return (
+        type(r) is list
+        and len(r) == 8
+        and type(r[0]) is int
+        and r[1] in (0, 1)
+        and type(r[1]) is int
+        and type(r[2]) in (int, float)
+        and type(r[3]) is str
+        and isinstance(r[4], _OPTIONAL_TEXT)
+        and isinstance(r[5], _OPTIONAL_TEXT)
+        and isinstance(r[6], _OPTIONAL_TEXT)
+        and isinstance(r[7], dict | None)
+    )

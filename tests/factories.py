@@ -3,6 +3,7 @@
 import time
 from typing import Any
 
+import orjson
 import redis
 
 from shared import keys
@@ -47,3 +48,11 @@ def totals(client: redis.Redis, system_id: int, partitions: int = 1) -> tuple[in
             elif bucket == COUNT_FIELD:
                 events += int(value)
     return events, errors
+
+
+def raw_rows(client: redis.Redis, system_id: int, partition: int = 0) -> list[list[Any]]:
+    """Every raw event row the store keeps for the system (members hold one batch's rows)."""
+    rows: list[list[Any]] = []
+    for member in client.zrange(keys.raw_events(partition, system_id), 0, -1):
+        rows += orjson.loads(member)[1]
+    return rows

@@ -24,7 +24,7 @@ from shared.buckets import (
     counter_field,
     slot_index,
 )
-from shared.codec import Batch, CompactEvent
+from shared.codec import RAW_BUCKET_MS, Batch, CompactEvent
 from shared.settings import Settings
 from shared.sketch import bucket_of
 
@@ -47,8 +47,29 @@ def _bucket(latency_ms: float) -> str:
     return bucket
 
 
+def raw_batches(ref: str, events: list[CompactEvent], rows_json: bytes | None) -> list[Arg]:
+    """Raw-event members (score, member, ...) of events that arrived together: one member
+    `[ref, [row, ...]]` per RAW_BUCKET_MS of event time that they touch, scored by that bucket's
+    start. `rows_json`, the rows as the stream entry holds them, is stored without re-encoding
+    when all the events fall in one bucket (the usual case: a batch is a burst)."""
+    if not events:
+        return []
+    by_bucket: dict[int, list[CompactEvent]] = {}
+    for event in events:
+        start = event.ts_ms - event.ts_ms % RAW_BUCKET_MS
+        by_bucket.setdefault(start, []).append(event)
+    if len(by_bucket) == 1 and rows_json is not None:
+        (start,) = by_bucket
+        return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
+    out: list[Arg] = []
+    for start, group in by_bucket.items():
+        out += (start, orjson.dumps([f"{ref}@{start}", [e.row() for e in group]]))
+    return out
+
+
 def raw_member(ref: str, event: CompactEvent) -> bytes:
-    """The sorted-set member of one raw event (its score is `ts_ms`); `ref` makes it unique."""
+    """One raw event as `[ref, is_error, latency, type, stage, run, id, payload]`: how the meta
+    hash keeps the newest error."""
     return orjson.dumps(
         [
             ref,
@@ -99,15 +120,13 @@ class _Contribution:
 
     def add(self, ref: str, event: CompactEvent) -> None:
         ts_ms = event.ts_ms
-        member = raw_member(ref, event)
         if ts_ms > self.newest_ms:
             self.newest_ms = ts_ms
-        self.members += (ts_ms, member)
         cell = (ts_ms // 1000, _bucket(event.latency_ms), event.stage or "")
         self.counts[cell] = self.counts.get(cell, 0) + 1
         if event.is_error:
             if ts_ms >= self.newest_error_ms:
-                self.newest_error_ms, self.newest_error = ts_ms, member
+                self.newest_error_ms, self.newest_error = ts_ms, raw_member(ref, event)
             error_cell = (cell[0], cell[2])
             self.errors[error_cell] = self.errors.get(error_cell, 0) + 1
         if event.run_id is not None:
@@ -162,13 +181,18 @@ def plan_apply(
         if batch.idempotency_key is not None:
             assert len(batches) == 1, "a batch with an Idempotency-Key is applied alone"
             batch_guard = kl.position(keys.idempotency(partition, sid, batch.idempotency_key))
+        plain_rows: list[CompactEvent] = []
         for index, event in enumerate(batch.events):
             if event.event_id is None:
                 plain.add(f"{entry_id}/{index}", event)
+                plain_rows.append(event)
             else:
                 one = _Contribution(guard=kl.position(keys.dedupe(partition, sid, event.event_id)))
                 one.add(f"{entry_id}/{index}", event)
+                one.members += raw_batches(f"{entry_id}/{index}", [event], None)
                 guarded.append(one)
+        verbatim = batch.rows_json if len(plain_rows) == len(batch.events) else None
+        plain.members += raw_batches(entry_id, plain_rows, verbatim)
 
     entry_ids = [entry_id for entry_id, _ in batches]
     tail: list[Arg] = [len(entry_ids), *entry_ids]  # ARGV from position 10 on
@@ -233,7 +257,8 @@ def plan_apply(
     args: list[Arg] = [
         keys.GROUP,
         sum(len(batch.events) for _, batch in batches),
-        now_ms - settings.raw_retention_s * 1000,
+        # A member is scored by the start of its bucket: keep a bucket until its end is too old.
+        now_ms - settings.raw_retention_s * 1000 - RAW_BUCKET_MS,
         (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
         settings.dedupe_ttl_s,
         batch_guard,

@@ -186,5 +186,6 @@ def raw_events_by_run(store: redis.Redis, system_id: int) -> Counter[str]:
     """How many raw events of each run_id (= batch key) the store holds for the system."""
     found: Counter[str] = Counter()
     for member in store.zrange(keys.raw_events(0, system_id), 0, -1):
-        found[json.loads(member)[5]] += 1
+        for row in json.loads(member)[1]:
+            found[row[5]] += 1
     return found

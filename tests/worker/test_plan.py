@@ -4,7 +4,7 @@ import orjson
 
 from shared import keys
 from shared.buckets import LEVELS
-from shared.codec import Batch, CompactEvent
+from shared.codec import RAW_BUCKET_MS, Batch, CompactEvent, decode_batch, encode_batch
 from shared.settings import Settings
 from shared.sketch import bucket_of
 from worker.plan import plan_apply
@@ -33,9 +33,9 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     assert guard == 0, "unconditional"
     assert newest_error_ms == str(NOW_MS) and orjson.loads(newest_error)[1] == 1
     assert plan.args[9:11] == [1, "1-0"], "one entry, then its id"
-    members = plan.args[first - 1 : last]
-    assert len(members) == 2 * 3, "three raw members, as score, member pairs"
-    assert members[::2] == [NOW_MS, NOW_MS + 1, NOW_MS]
+    score, member = plan.args[first - 1 : last]
+    assert score == NOW_MS - NOW_MS % RAW_BUCKET_MS, "one member per batch and bucket"
+    assert [r[0] for r in orjson.loads(member)[1]] == [NOW_MS, NOW_MS + 1, NOW_MS]
     # per level: a count and an error field; from the 10-s level on, one histogram field too
     # (all three events fall in one latency bucket)
     fields = [str(f).split(":")[1] for f in increments[1::3]]
@@ -43,6 +43,27 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     assert sorted(fields) == sorted(["n", "e"] * len(LEVELS) + [bucket] * (len(LEVELS) - 1))
     assert sorted(set(increments[2::3])) == [1, 3]
     assert runs == []
+
+
+def test_a_decoded_batch_in_one_bucket_is_stored_as_it_came() -> None:
+    rows = [[NOW_MS, 0, 1.5, "load", None, None, None, {"k": 1}]] * 2
+    fields = encode_batch(3, rows)
+    plan = plan_apply([("7-1", decode_batch(fields))], 0, Settings(), NOW_MS)
+    (contribution,) = orjson.loads(plan.args[8])["k"]
+    score, member = plan.args[contribution[4] - 1 : contribution[5]]
+    assert member == b'["7-1",' + fields[b"e"] + b"]"
+
+
+def test_a_batch_across_buckets_is_split_per_bucket() -> None:
+    later = NOW_MS + RAW_BUCKET_MS
+    plan = plan_apply([("1-0", Batch(3, [ev(), ev(later), ev(NOW_MS + 1)]))], 0, Settings(), NOW_MS)
+    (contribution,) = orjson.loads(plan.args[8])["k"]
+    pairs = plan.args[contribution[4] - 1 : contribution[5]]
+    stored = {
+        s: [r[0] for r in orjson.loads(m)[1]] for s, m in zip(pairs[::2], pairs[1::2], strict=True)
+    }
+    start = NOW_MS - NOW_MS % RAW_BUCKET_MS
+    assert stored == {start: [NOW_MS, NOW_MS + 1], start + RAW_BUCKET_MS: [later]}
 
 
 def test_entries_of_one_system_are_aggregated_into_one_contribution() -> None:
