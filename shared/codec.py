@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 FORMAT_VERSION = b"1"
+_NUMBERS = (int, float)
 
 # Raw events are kept per batch and per this much event time: one sorted-set member
 # `["<ref>", [row, ...]]` scored by the bucket's start (worker/plan.py writes, api/raw_events.py
@@ -68,6 +69,9 @@ class Batch:
     events: list[CompactEvent]
     idempotency_key: str | None = None
     rows_json: bytes | None = None  # the `e` field as it came, when decoded from a stream entry
+    # Known when decoded (the worker's planning uses them to skip passes over the events):
+    ts_range_ms: tuple[int, int] | None = None  # (oldest, newest) event ts
+    with_ids: int | None = None  # events carrying an event_id
 
 
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
@@ -79,11 +83,32 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         rows = orjson.loads(fields[b"e"])
         # Strict: the rows are also stored verbatim as raw events (worker/plan.py), so anything
         # the API would not have written makes the entry poison rather than a bad raw event.
-        events = [CompactEvent(*r) for r in rows if _valid(r)]
-        if len(events) != len(rows):
-            raise UndecodableEntry(
-                "a row is not [ts_ms, 0|1, latency, type, stage, run, id, payload]"
-            )
+        events: list[CompactEvent] = []
+        append = events.append
+        oldest, newest, with_ids = 2**63, -(2**63), 0
+        for r in rows:
+            ts, err, latency, kind, stage, run, eid, payload = r  # not 8 values: ValueError
+            if not (
+                type(ts) is int
+                and (err == 0 or err == 1)
+                and type(err) is int
+                and type(latency) in _NUMBERS
+                and type(kind) is str
+                and (stage is None or type(stage) is str)
+                and (run is None or type(run) is str)
+                and (eid is None or type(eid) is str)
+                and (payload is None or type(payload) is dict)
+            ):
+                raise UndecodableEntry(
+                    "a row is not [ts, 0|1, latency, type, stage, run, id, payload]"
+                )
+            append(CompactEvent(ts, err == 1, latency, kind, stage, run, eid, payload))
+            if ts < oldest:
+                oldest = ts
+            if ts > newest:
+                newest = ts
+            if eid is not None:
+                with_ids += 1
         if len(events) != int(fields[b"n"]):
             raise UndecodableEntry("event count does not match the `n` field")
         key = fields.get(b"k")
@@ -92,23 +117,5 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         raise
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(system_id, events, idempotency_key, fields[b"e"])
+    return Batch(system_id, events, idempotency_key, fields[b"e"], (oldest, newest), with_ids)
 
-
-_OPTIONAL_TEXT = (str, type(None))
-
-
-def _valid(r: Any) -> bool:
-    return (
-        type(r) is list
-        and len(r) == 8
-        and type(r[0]) is int
-        and r[1] in (0, 1)
-        and type(r[1]) is int
-        and type(r[2]) in (int, float)
-        and type(r[3]) is str
-        and isinstance(r[4], _OPTIONAL_TEXT)
-        and isinstance(r[5], _OPTIONAL_TEXT)
-        and isinstance(r[6], _OPTIONAL_TEXT)
-        and isinstance(r[7], dict | None)
-    )

@@ -10,6 +10,7 @@ on the way in, no JSON decoding in the script); contributions refer to them by p
 This is the worker's hot loop: it works on plain tuples and dicts, and caches latency buckets.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,7 +22,6 @@ from shared.buckets import (
     HISTOGRAM_LEVEL,
     LEVELS,
     container_start,
-    counter_field,
     slot_index,
 )
 from shared.codec import RAW_BUCKET_MS, Batch, CompactEvent
@@ -47,13 +47,22 @@ def _bucket(latency_ms: float) -> str:
     return bucket
 
 
-def raw_batches(ref: str, events: list[CompactEvent], rows_json: bytes | None) -> list[Arg]:
+def raw_batches(
+    ref: str,
+    events: list[CompactEvent],
+    rows_json: bytes | None,
+    ts_range_ms: tuple[int, int] | None = None,
+) -> list[Arg]:
     """Raw-event members (score, member, ...) of events that arrived together: one member
     `[ref, [row, ...]]` per RAW_BUCKET_MS of event time that they touch, scored by that bucket's
     start. `rows_json`, the rows as the stream entry holds them, is stored without re-encoding
     when all the events fall in one bucket (the usual case: a batch is a burst)."""
     if not events:
         return []
+    if rows_json is not None and ts_range_ms is not None:
+        start = ts_range_ms[0] - ts_range_ms[0] % RAW_BUCKET_MS
+        if ts_range_ms[1] < start + RAW_BUCKET_MS:
+            return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
     by_bucket: dict[int, list[CompactEvent]] = {}
     for event in events:
         start = event.ts_ms - event.ts_ms % RAW_BUCKET_MS
@@ -118,22 +127,29 @@ class _Contribution:
     errors: dict[tuple[int, str], int] = field(default_factory=dict)  # second, stage
     runs: dict[str, _Run] = field(default_factory=dict)
 
-    def add(self, ref: str, event: CompactEvent) -> None:
-        ts_ms = event.ts_ms
-        if ts_ms > self.newest_ms:
-            self.newest_ms = ts_ms
-        cell = (ts_ms // 1000, _bucket(event.latency_ms), event.stage or "")
-        self.counts[cell] = self.counts.get(cell, 0) + 1
-        if event.is_error:
+    def add(self, entry_id: str, events: list[CompactEvent], first_index: int = 0) -> None:
+        """Count `events` (of stream entry `entry_id`, the first at `first_index`) in."""
+        # The worker's hot loop: comprehensions and Counter's C counting, no per-event calls.
+        bucket = _bucket
+        cells = Counter([(e.ts_ms // 1000, bucket(e.latency_ms), e.stage or "") for e in events])
+        for cell, n in cells.items():
+            self.counts[cell] = self.counts.get(cell, 0) + n
+        self.newest_ms = max(self.newest_ms, max(e.ts_ms for e in events))
+        failed = [(e.ts_ms, i) for i, e in enumerate(events) if e.is_error]
+        if failed:
+            error_cells = Counter([(ts // 1000, events[i].stage or "") for ts, i in failed])
+            for error_cell, n in error_cells.items():
+                self.errors[error_cell] = self.errors.get(error_cell, 0) + n
+            ts_ms, i = max(failed)
             if ts_ms >= self.newest_error_ms:
-                self.newest_error_ms, self.newest_error = ts_ms, raw_member(ref, event)
-            error_cell = (cell[0], cell[2])
-            self.errors[error_cell] = self.errors.get(error_cell, 0) + 1
-        if event.run_id is not None:
-            run = self.runs.get(event.run_id)
-            if run is None:
-                run = self.runs[event.run_id] = _Run()
-            run.add(event)
+                ref = f"{entry_id}/{first_index + i}"
+                self.newest_error_ms, self.newest_error = ts_ms, raw_member(ref, events[i])
+        for event in events:
+            if event.run_id is not None:
+                run = self.runs.get(event.run_id)
+                if run is None:
+                    run = self.runs[event.run_id] = _Run()
+                run.add(event)
 
 
 @dataclass(frozen=True)
@@ -181,60 +197,59 @@ def plan_apply(
         if batch.idempotency_key is not None:
             assert len(batches) == 1, "a batch with an Idempotency-Key is applied alone"
             batch_guard = kl.position(keys.idempotency(partition, sid, batch.idempotency_key))
-        plain_rows: list[CompactEvent] = []
-        for index, event in enumerate(batch.events):
-            if event.event_id is None:
-                plain.add(f"{entry_id}/{index}", event)
-                plain_rows.append(event)
-            else:
+        if batch.with_ids == 0:  # known from decoding: no pass over the events needed
+            plain_rows = batch.events
+        else:
+            plain_rows = []
+            for index, event in enumerate(batch.events):
+                if event.event_id is None:
+                    plain_rows.append(event)
+                    continue
                 one = _Contribution(guard=kl.position(keys.dedupe(partition, sid, event.event_id)))
-                one.add(f"{entry_id}/{index}", event)
+                one.add(entry_id, [event], index)
                 one.members += raw_batches(f"{entry_id}/{index}", [event], None)
                 guarded.append(one)
+        if plain_rows:
+            plain.add(entry_id, plain_rows)
         verbatim = batch.rows_json if len(plain_rows) == len(batch.events) else None
-        plain.members += raw_batches(entry_id, plain_rows, verbatim)
+        plain.members += raw_batches(entry_id, plain_rows, verbatim, batch.ts_range_ms)
 
     entry_ids = [entry_id for entry_id, _ in batches]
     tail: list[Arg] = [len(entry_ids), *entry_ids]  # ARGV from position 10 on
     expiries: dict[int, int] = {}
-    containers: dict[tuple[int, int], int] = {}  # (level, container start) -> KEYS position
 
-    def container(level_index: int, second: int) -> int:
-        level = LEVELS[level_index]
-        start = container_start(level, second)
-        pos = containers.get((level_index, start))
-        if pos is None:
-            pos = kl.position(keys.counters(partition, sid, level.container_s, start))
-            containers[(level_index, start)] = pos
-            expiries[pos] = start + level.container_s + settings.counter_retention_s
-        return pos
+    targets_of: dict[int, list[tuple[int, str]]] = {}
+
+    def targets(second: int) -> list[tuple[int, str]]:
+        """(KEYS position of the container, slot index) of `second` at every level, in LEVELS
+        order; noting each container's expiry."""
+        found = targets_of.get(second)
+        if found is None:
+            found = targets_of[second] = []
+            for level in LEVELS:
+                start = container_start(level, second)
+                key = keys.counters(partition, sid, level.container_s, start)
+                pos = kl.position(key)
+                expiries[pos] = start + level.container_s + settings.counter_retention_s
+                found.append((pos, str(slot_index(level, second))))
+        return found
 
     body: list[list[object]] = []
     for contribution in ([plain] if plain.members else []) + guarded:
         sums: dict[tuple[int, str], int] = {}
-
-        def add(
-            sums: dict[tuple[int, str], int],
-            second: int,
-            bucket: str,
-            stage: str,
-            n: int,
-            levels: range,
-        ) -> None:
-            for level_index in levels:
-                level = LEVELS[level_index]
-                name = counter_field(slot_index(level, second), bucket, stage)
-                cell = (container(level_index, second), name)
-                sums[cell] = sums.get(cell, 0) + n
-
         totals: dict[tuple[int, str], int] = {}
         for (second, bucket, stage), n in contribution.counts.items():
-            add(sums, second, bucket, stage, n, HISTOGRAM_LEVELS)
+            suffix = f":{bucket}:{stage}" if stage else f":{bucket}"
+            for key_pos, slot in targets(second)[HISTOGRAM_LEVEL:]:
+                cell = (key_pos, slot + suffix)
+                sums[cell] = sums.get(cell, 0) + n
             totals[(second, stage)] = totals.get((second, stage), 0) + n
-        for (second, stage), n in totals.items():
-            add(sums, second, COUNT_FIELD, stage, n, ALL_LEVELS)
-        for (second, stage), n in contribution.errors.items():
-            add(sums, second, ERRORS_FIELD, stage, n, ALL_LEVELS)
+        for name, cells in ((COUNT_FIELD, totals), (ERRORS_FIELD, contribution.errors)):
+            for (second, stage), n in cells.items():
+                suffix = f":{name}:{stage}" if stage else f":{name}"
+                for key_pos, slot in targets(second):
+                    cell = (key_pos, slot + suffix)
+                    sums[cell] = sums.get(cell, 0) + n
         increments: list[int | str] = []
         for (key_pos, name), n in sums.items():
             increments += (key_pos, name, n)
