@@ -1,0 +1,90 @@
+"""The common case of ingest validation without pydantic: a plain, valid batch straight to rows.
+
+`compact_rows` accepts only bodies that the pydantic model (api/schemas/events.py) and the checks
+of `Ingestor.validate` accept too, and returns the same rows; for anything else — an error, or a
+form it does not try to judge (another timestamp spelling, more than 6 fraction digits, a huge
+integer) — it returns None and the caller validates with pydantic, which names every problem.
+tests/api/test_fast_rows.py checks that equivalence on generated bodies.
+
+Why: pydantic builds a model object per event and the rows are then built from those objects;
+for a 100-event batch that was ~600 µs of the ~1 ms an ingest request cost.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
+_LONG_NUMBER = re.compile(rb"\d{19}")
+_MAX_LATENCY_MS = 1e10
+_OPTIONAL_LIMITS = (("run_id", 0, 128), ("stage", 0, 64), ("event_id", 1, 128))
+
+
+def compact_rows(
+    body: bytes, system_id: int, latest_ms: int, max_events: int, max_payload_bytes: int
+) -> list[list[Any]] | None:
+    """Rows `[ts_ms, is_error, latency_ms, type, stage, run_id, event_id, payload]`, or None."""
+    if _LONG_NUMBER.search(body):
+        return None  # orjson reads integers beyond 64 bits as floats; pydantic keeps them exact
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(doc) is not dict or len(doc) != 1:
+        return None
+    events = doc.get("events")
+    if type(events) is not list or not 1 <= len(events) <= max_events:
+        return None
+    rows = []
+    for e in events:
+        row = _row(e, system_id, latest_ms, max_payload_bytes)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
+
+
+def _row(e: Any, system_id: int, latest_ms: int, max_payload_bytes: int) -> list[Any] | None:
+    if type(e) is not dict:
+        return None
+    ts, kind = e.get("ts"), e.get("event_type")
+    status, latency = e.get("status"), e.get("latency_ms")
+    if type(ts) is not str or not _TS.fullmatch(ts):
+        return None
+    if type(kind) is not str or not 1 <= len(kind) <= 64 or status not in ("ok", "error"):
+        return None
+    if type(latency) is not float and type(latency) is not int:
+        return None
+    if not 0 <= latency <= _MAX_LATENCY_MS:  # also false for NaN
+        return None
+    for name, shortest, longest in _OPTIONAL_LIMITS:
+        value = e.get(name)
+        if value is not None and (type(value) is not str or not shortest <= len(value) <= longest):
+            return None
+    sid = e.get("system_id")
+    if sid is not None and (type(sid) is not int or sid != system_id):
+        return None
+    payload = e.get("payload")
+    if payload is not None and (
+        type(payload) is not dict or len(orjson.dumps(payload)) > max_payload_bytes
+    ):
+        return None
+    ts_ms = _epoch_ms(ts)
+    if ts_ms is None or ts_ms > latest_ms:
+        return None
+    return [ts_ms, int(status == "error"), float(latency), kind, e.get("stage"), e.get("run_id"),
+            e.get("event_id"), payload]  # fmt: skip
+
+
+def _epoch_ms(ts: str) -> int | None:
+    """Milliseconds since the epoch of a timestamp that matched _TS (so it has an offset)."""
+    try:
+        return (datetime.fromisoformat(ts) - _EPOCH) // _MS  # exact integer arithmetic
+    except ValueError:  # e.g. month 13
+        return None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
