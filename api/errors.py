@@ -40,7 +40,7 @@ def store_unavailable_response(exc: Exception) -> JSONResponse:
     return retry_later(503, "the store is unavailable; retry later", RETRY_AFTER_S)
 
 
-async def _on_not_durable(request: Request, exc: Exception) -> JSONResponse:
+async def on_not_durable(request: Request, exc: Exception) -> JSONResponse:
     log.error("durable ack failed: %s", exc)
     return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)
 
@@ -51,7 +51,7 @@ async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # The offending input is not echoed back: it can be large, and it is the client's data.
     detail: list[dict[str, Any]] = [
@@ -62,5 +62,5 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(rex.RedisError, _on_redis_error)
-    app.add_exception_handler(StoreNotDurable, _on_not_durable)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StoreNotDurable, on_not_durable)
+    app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -17,6 +17,7 @@ from api.health_memo import HealthMemo
 from api.health_read import HealthReader
 from api.history import HistoryReader
 from api.ingest import Ingestor
+from api.ingest_fast_path import IngestFastPath
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
@@ -79,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
-    app.add_middleware(HealthMemo)  # innermost: its answers get a request id too
+    # Innermost, so that their answers get a request id too.
+    app.add_middleware(HealthMemo)
+    app.add_middleware(IngestFastPath)
     app.add_middleware(RequestIdMiddleware)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:

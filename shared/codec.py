@@ -118,4 +118,3 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
     return Batch(system_id, events, idempotency_key, fields[b"e"], (oldest, newest), with_ids)
-

@@ -1,6 +1,6 @@
 import math
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
@@ -9,21 +9,21 @@ from api import auth
 from api.auth import CallerDep
 from api.body import read_json_body
 from api.deps import (
-    IngestorDep,
     NowDep,
     RawEventsDep,
-    ReadinessDep,
     RegistryDep,
     SettingsDep,
     SystemId,
 )
 from api.errors import retry_later
+from api.ingest import Ingestor
 from api.raw_events import Filters
 from api.readiness import Backlog
 from api.schemas.events import Accepted, batch_model
 from api.schemas.raw_events import EventPage
 from api.time_range import time_range
 from shared.codec import encode_batch
+from shared.settings import Settings
 
 router = APIRouter(tags=["events"])
 
@@ -68,17 +68,27 @@ async def create_events(
     system_id: SystemId,
     request: Request,
     caller: CallerDep,
-    registry: RegistryDep,
-    ingestor: IngestorDep,
-    readiness: ReadinessDep,
-    settings: SettingsDep,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
+    return await accept(request.app.state, system_id, request, caller, now, idempotency_key)
+
+
+async def accept(
+    state: Any,
+    system_id: int,
+    request: Request,
+    caller: auth.Principal | None,
+    now: datetime,
+    idempotency_key: str | None,
+) -> Response:
+    """The whole of an ingest request after routing (api/ingest_fast_path.py calls it too)."""
+    settings: Settings = state.settings
+    ingestor: Ingestor = state.ingestor
     auth.ingest(caller, system_id)
-    rate_per_s = (await registry.require(system_id)).rate_per_s
-    backlog = await readiness.backlog()  # cached: sheds cheaply before the body is even read
+    rate_per_s = (await state.registry.require(system_id)).rate_per_s
+    backlog: Backlog = await state.readiness.backlog()  # cached: sheds before reading the body
     if not backlog.ok:
         return _shed(backlog.events, backlog)
     body = await read_json_body(request, settings.max_body_bytes)

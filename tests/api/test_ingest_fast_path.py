@@ -1,0 +1,42 @@
+"""The plain ingest request skips FastAPI's routing; its answers are the route's answers."""
+
+from fastapi.testclient import TestClient
+
+from api.ingest_fast_path import IngestFastPath
+from tests.api.helpers import event, register
+from tests.conftest import Clock
+
+
+def fast_path(api: TestClient) -> IngestFastPath:
+    layer = api.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, IngestFastPath):
+        layer = layer.app
+    return layer
+
+
+def test_plain_requests_take_the_fast_path_and_others_the_route(
+    api: TestClient, clock: Clock
+) -> None:
+    sid = register(api)
+    url = f"/systems/{sid}/events"
+    batch = {"events": [event(clock.now)]}
+    before = fast_path(api).handled
+    assert api.post(url, json=batch).status_code == 202
+    assert fast_path(api).handled == before + 1
+    keyed = api.post(url, json=batch, headers={"Idempotency-Key": "k1"})
+    assert keyed.status_code == 202 and fast_path(api).handled == before + 1
+
+
+def test_fast_path_errors_look_like_the_route_errors(api: TestClient, clock: Clock) -> None:
+    sid = register(api)
+    bad = {"events": [{**event(clock.now), "latency_ms": -1}]}
+    fast = api.post(f"/systems/{sid}/events", json=bad)
+    routed = api.post(f"/systems/{sid}/events?via=route", json=bad)
+    assert fast.status_code == routed.status_code == 422
+    assert fast.json() == routed.json()
+    assert fast.json()["detail"][0]["loc"] == ["body", "events", 0, "latency_ms"]
+    batch = {"events": [event(clock.now)]}
+    unknown = api.post("/systems/999999/events", json=batch)
+    unknown_routed = api.post("/systems/999999/events?via=route", json=batch)
+    assert unknown.status_code == unknown_routed.status_code == 404
+    assert unknown.json() == unknown_routed.json()
