@@ -164,7 +164,7 @@ class Bench:
         drained = scenarios.drain(self, self.opts.drain_batches)
         self._print(drained, list(drained))
         rows.update(drained)
-        health = scenarios.health(self, scenarios.prefill_health(self.stack), system_id)
+        health = scenarios.health(self, scenarios.prefill_health(self.stack))
         self._print(health, list(health))
         rows.update(health)
         return rows, accounting

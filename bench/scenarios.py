@@ -164,10 +164,11 @@ def prefill_health(stack: Any) -> dict[tuple[str, int], tuple[int, int]]:
 
 
 def health(
-    bench: "Bench", ids: dict[tuple[str, int], tuple[int, int]], ingest_id: int
+    bench: "Bench", ids: dict[tuple[str, int], tuple[int, int]]
 ) -> dict[str, dict[str, Any]]:
     """Health reads per window and size: 1 connection (latency) and 16 (reads/s), idle; 1
-    connection while ingest runs at half the sustained rate; and the load-balancer probe."""
+    connection while ingest runs at half the sustained rate *into the system being read* (so
+    that every read is recomputed: its data version keeps changing); the load-balancer probe."""
     rows: dict[str, dict[str, Any]] = {}
     d = bench.opts.duration_s
     for (name, events), (sid, window_s) in ids.items():
@@ -184,7 +185,7 @@ def health(
         "probe 5 min, 1e+07 events, under ingest": f"/systems/{sid}/health?probe=true",
     }
     for label, path in loaded.items():
-        with _background_ingest(bench, ingest_id, bench.half_rate, d):
+        with _background_ingest(bench, sid, bench.half_rate, d):
             res = bench.run_wrk(path, "GET", None, 1, d)
         rows[label] = bench.row("health", label, 1, res)
     res = bench.run_wrk(f"/systems/{sid}/health?probe=true", "GET", None, 16, d)

@@ -136,6 +136,9 @@ def test_clients_retrying_with_idempotency_keys_through_an_outage_count_exactly(
     assert set(statuses) <= {0, 202, 503} and statuses[503] > 0
 
 
+PERIOD_S = 1.0
+
+
 class Throttle(threading.Thread):
     """Keeps a worker paused (SIGSTOP) most of the time, so it drains far slower than ingest."""
 
@@ -147,9 +150,9 @@ class Throttle(threading.Thread):
         worker = self.stack.workers[0]
         while not self.stopping:
             worker.send_signal(signal.SIGSTOP)
-            time.sleep(0.1 * self.paused_share)
+            time.sleep(PERIOD_S * self.paused_share)
             worker.send_signal(signal.SIGCONT)
-            time.sleep(0.1 * (1 - self.paused_share))
+            time.sleep(PERIOD_S * (1 - self.paused_share))
         worker.send_signal(signal.SIGCONT)
 
 
@@ -160,7 +163,7 @@ def test_a_burst_far_above_the_drain_rate_is_shed_with_bounded_memory(
     stack = Stack(spawn, aof_server, env={"LSO_MAX_LAG_EVENTS": str(limit)}).start(workers=1)
     sid = stack.register("burst")
     base_memory = stack.memory_bytes()
-    throttle = Throttle(stack, paused_share=0.98)
+    throttle = Throttle(stack, paused_share=0.995)  # a worker drains >100k events/s
     throttle.start()
     # Impatient clients (retry after 50 ms whatever Retry-After says): the worst case for the API.
     clients = [Client(stack, sid, [batch] * 100_000, max_wait_s=0.05) for _ in range(3)]
