@@ -26,8 +26,6 @@ def compact_rows(
     body: bytes, system_id: int, latest_ms: int, max_events: int, max_payload_bytes: int
 ) -> list[list[Any]] | None:
     """Rows `[ts_ms, is_error, latency_ms, type, stage, run_id, event_id, payload]`, or None."""
-    if _LONG_NUMBER.search(body):
-        return None  # orjson reads integers beyond 64 bits as floats; pydantic keeps them exact
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -43,6 +41,10 @@ def compact_rows(
         if row is None:
             return None
         rows.append(row)
+    # orjson reads integers beyond 64 bits as floats, pydantic keeps them exact (and the payload
+    # check refuses them): only a payload can hide one (other fields are type- or range-checked).
+    if any(row[7] is not None for row in rows) and _LONG_NUMBER.search(body):
+        return None
     return rows
 
 
