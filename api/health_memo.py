@@ -15,6 +15,7 @@ Many dashboards and load balancers polling one system then cost one HGET each, w
 number of events in the window; a system that keeps changing is recomputed on every read.
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,12 +30,16 @@ MAX_ENTRIES = 10_000
 VERSION_FIELD = "v"
 
 Key = tuple[str, bytes, bytes, bytes]  # path, query string, authorization, x-api-key
+Entry = tuple[int, bytes | None, int, list[Any], bytes]  # second, version, status, headers, body
 
 
 class HealthMemo:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._entries: dict[Key, tuple[int, bytes | None, int, list[Any], bytes]] = {}
+        self._entries: dict[Key, Entry] = {}
+        # Answers being computed: requests for the same key, second and version wait for the one
+        # in flight instead of computing it again (many pollers turn a second over together).
+        self._flights: dict[Key, tuple[int, bytes | None, asyncio.Future[Entry | None]]] = {}
         self.hits = 0  # for tests and diagnostics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,14 +62,23 @@ class HealthMemo:
             await self.app(scope, receive, send)  # the route answers 503 with Retry-After
             return
         entry = self._entries.get(key)
+        if entry is None or entry[0] != second or entry[1] != version:
+            flight = self._flights.get(key)
+            if flight is not None and flight[:2] == (second, version):
+                entry = await asyncio.shield(flight[2])
         if entry is not None and entry[0] == second and entry[1] == version:
             self.hits += 1
-            _, _, status, response_headers, body = entry
-            await send({"type": "http.response.start", "status": status,
-                        "headers": response_headers})  # fmt: skip
-            await send({"type": "http.response.body", "body": body})
+            await _replay(entry, send)
             return
-        await self.app(scope, receive, self._recorder(key, second, version, send))
+        done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self._flights[key] = (second, version, done)
+        try:
+            await self.app(scope, receive, self._recorder(key, second, version, send))
+        finally:
+            if not done.done():
+                done.set_result(self._entries.get(key))
+            if self._flights.get(key, (0, None, None))[2] is done:
+                del self._flights[key]
 
     def _recorder(self, key: Key, second: int, version: bytes | None, send: Send) -> Send:
         started: dict[str, Any] = {}
@@ -83,6 +97,12 @@ class HealthMemo:
             await send(message)
 
         return record
+
+
+async def _replay(entry: Entry, send: Send) -> None:
+    _, _, status, headers, body = entry
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _system_id(scope: Scope) -> int | None:

@@ -1,9 +1,13 @@
 """The health memo serves a repeated read from memory only while the answer cannot differ."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from api.health_memo import HealthMemo
 from tests.api.helpers import event, post_events, register
@@ -77,3 +81,44 @@ def test_errors_are_not_kept(api: TestClient) -> None:
     assert api.get("/systems/999999/health").status_code == 404
     sid = register(api)
     assert api.get(f"/systems/{sid}/health").status_code == 200
+
+
+def test_concurrent_misses_compute_once(
+    api: TestClient, clock: Clock, drain: Callable[..., Stats], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = register(api)
+    post_events(api, sid, [event(clock.now)])
+    drain()
+    reader = api.app.state.health_reader  # type: ignore[attr-defined]
+    original, calls = reader.read, []
+
+    async def slow_read(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        await asyncio.sleep(0.05)  # long enough for every request below to arrive meanwhile
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "read", slow_read)
+
+    async def get_many(n: int) -> list[tuple[int, bytes]]:
+        async def one() -> tuple[int, bytes]:
+            sent: list[Message] = []
+
+            async def receive() -> Message:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: Message) -> None:
+                sent.append(message)
+
+            scope = {"type": "http", "method": "GET", "path": f"/systems/{sid}/health",
+                     "raw_path": f"/systems/{sid}/health".encode(), "query_string": b"",
+                     "headers": [(b"host", b"test")], "http_version": "1.1", "scheme": "http",
+                     "server": ("test", 80), "client": ("127.0.0.1", 1), "root_path": "",
+                     "app": api.app}  # fmt: skip
+            await api.app(scope, receive, send)  # type: ignore[attr-defined]
+            return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+    answers = api.portal.call(get_many, 8)  # type: ignore[union-attr]
+    assert len(calls) == 1, "one computation for eight simultaneous misses"
+    assert {status for status, _ in answers} == {200} and len({body for _, body in answers}) == 1
