@@ -39,9 +39,9 @@ def measure(url: str, client: redis.Redis, batches: int, size: int) -> dict[str,
          payload={"table": "orders", "rows": 1250})  # fmt: skip
     in_stream = used() - base
     Worker(client, Settings(redis_url=url, worker_block_ms=50), burst=True).run()
-    raw = client.memory_usage(keys.raw_events(0, 1)) or 0
+    raw = client.memory_usage(keys.raw_events(0, 1), samples=0) or 0
     containers = list(client.scan_iter(keys.counters(0, 1, 10, 0).split(":c:")[0] + ":c:*"))
-    counters = sum(client.memory_usage(k) or 0 for k in containers)
+    counters = sum(client.memory_usage(k, samples=0) or 0 for k in containers)
     return {
         "events": events,
         "stream_bytes_per_event": in_stream / events,

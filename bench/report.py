@@ -131,7 +131,8 @@ def markdown(result: dict[str, Any]) -> str:
     for i, acc in enumerate(result["accounting"], 1):
         verdict = "OK" if acc["ok"] else "MISMATCH"
         lines.append(
-            f"- run {i}: {verdict}: health total {acc['health_total']:,}, events appended "
+            f"- run {i}: {verdict}: health total {acc['health_total']:,} (+ "
+            f"{acc.get('probe_total', 0):,} visibility probe events), events appended "
             f"{acc['events_appended']:,}, 2xx events counted by wrk {acc['wrk_events']:,}, "
             f"dead letters {acc['dead_letters']}"
         )

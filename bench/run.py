@@ -37,6 +37,7 @@ class Options:
     drain_timeout_s: float
     e2e_s: float
     drain_batches: int
+    only: str
     out: Path
 
 
@@ -150,6 +151,10 @@ class Bench:
         probe_id = self.stack.register(f"bench-probe-{index}")
         appended_before, _ = self.stack.counts()
         rows: dict[str, dict[str, Any]] = {}
+        if self.opts.only == "e2e":
+            rows.update(scenarios.end_to_end(self, system_id, probe_id))
+            self._print(rows, list(rows))
+            return rows, self._account(index, (system_id, probe_id), appended_before, rows)
         self.stack.stop_workers()
         for n in SIZES:
             rows.update(self.ingest(system_id, n, self.opts.duration_s))
@@ -160,7 +165,7 @@ class Bench:
         e2e = scenarios.end_to_end(self, system_id, probe_id)
         self._print(e2e, list(e2e))
         rows.update(e2e)
-        accounting = self._account(index, system_id, appended_before, rows)
+        accounting = self._account(index, (system_id, probe_id), appended_before, rows)
         drained = scenarios.drain(self, self.opts.drain_batches)
         self._print(drained, list(drained))
         rows.update(drained)
@@ -188,25 +193,35 @@ class Bench:
             self.problems.append(f"/readyz after drain: {ready}")
 
     def _account(
-        self, index: int, system_id: int, appended_before: int, rows: dict[str, dict[str, Any]]
+        self,
+        index: int,
+        ids: tuple[int, int],
+        appended_before: int,
+        rows: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
+        """The run's system and the visibility probe's system hold every event appended since
+        `appended_before`, exactly once."""
         appended = self.stack.counts()[0] - appended_before
+        system_id, probe_id = ids
         total = int(self.stack.health(system_id, ACCOUNTING_WINDOW_S)["total"])
+        probe_total = int(self.stack.health(probe_id, ACCOUNTING_WINDOW_S)["total"])
         wrk_events = sum(
             (r["requests"] - r["non2xx"]) * r["events_per_request"]
             for r in rows.values()
             if r["kind"] == "e2e" or r["label"].endswith(", lso")
         )
         dead = self.stack.dead_letters()
-        ok = total == appended and total >= wrk_events and dead == 0
+        ok = total + probe_total == appended and total >= wrk_events and dead == 0
         if not ok:
             self.problems.append(
-                f"run {index + 1}: health total {total} vs events appended {appended} vs "
+                f"run {index + 1}: health total {total} (+ {probe_total} probe events) vs "
+                f"events appended {appended} vs "
                 f"2xx events seen by wrk {wrk_events}; dead letters {dead}"
             )
         return {
             "ok": ok,
             "health_total": total,
+            "probe_total": probe_total,
             "events_appended": appended,
             "wrk_events": wrk_events,
             "dead_letters": dead,
@@ -221,6 +236,7 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     p.add_argument("--e2e", type=float, help="seconds of each end-to-end figure (default 60)")
     p.add_argument("--drain-batches", type=int, default=2000, help="100-event batches to drain")
+    p.add_argument("--only", choices=["all", "e2e"], default="all", help="run only these scenarios")
     p.add_argument("--runs", type=int, default=3, help="runs of every scenario (default 3)")
     p.add_argument("--out", default="bench/results", help="directory for the JSON and Markdown")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
@@ -236,6 +252,7 @@ def parse_args(argv: list[str] | None) -> Options:
         runs=args.runs,
         e2e_s=args.e2e or (10.0 if args.quick else 60.0),
         drain_batches=args.drain_batches,
+        only=args.only,
         duration_s=args.duration or (3.0 if args.quick else 10.0),
         connections=args.connections,
         threads=args.threads,

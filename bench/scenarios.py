@@ -71,6 +71,8 @@ def end_to_end(bench: "Bench", system_id: int, probe_id: int) -> dict[str, dict[
         rows["e2e_half"] = row = offered(half, "half the sustained rate, visibility")
     row["p50_ms"], row["p99_ms"] = vis.percentiles()
     row["visibility_samples"] = len(vis.samples_ms)
+    if not vis.samples_ms:
+        bench.problems.append(f"visibility: no sample ({vis.last_status} from the probe's POST)")
     bench.half_rate = half
     return rows
 
@@ -86,6 +88,7 @@ class Visibility:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.samples_ms: list[float] = []
+        self.last_status: int | None = None
 
     def __enter__(self) -> "Visibility":
         self._thread.start()
@@ -103,8 +106,9 @@ class Visibility:
         seen = self._total()
         while not self._stop.is_set():
             ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            event = {"ts": ts, "event_type": "probe", "latency_ms": 1.0}
+            event = {"ts": ts, "event_type": "probe", "status": "ok", "latency_ms": 1.0}
             status, _ = self._stack.request("POST", self._path + "/events", {"events": [event]})
+            self.last_status = status
             if status != 202:
                 self._stop.wait(self._every_s)
                 continue
