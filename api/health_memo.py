@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.system_paths import system_id_of
 from shared import keys
 
 MAX_ENTRIES = 10_000
@@ -43,7 +44,7 @@ class HealthMemo:
         self.hits = 0  # for tests and diagnostics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sid = _system_id(scope)
+        sid = system_id_of(scope, "GET", "health")
         if sid is None:
             await self.app(scope, receive, send)
             return
@@ -103,16 +104,3 @@ async def _replay(entry: Entry, send: Send) -> None:
     _, _, status, headers, body = entry
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _system_id(scope: Scope) -> int | None:
-    """The system id of a `GET /systems/{id}/health`, else None."""
-    if scope["type"] != "http" or scope["method"] != "GET":
-        return None
-    path: str = scope["path"]
-    if not (path.startswith("/systems/") and path.endswith("/health")):
-        return None
-    digits = path[len("/systems/") : -len("/health")]
-    if not digits.isdigit() or len(digits) > 18:
-        return None
-    return int(digits)

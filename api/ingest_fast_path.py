@@ -19,9 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import errors
 from api.ingest import StoreNotDurable
 from api.routes.events import accept
-
-_PREFIX, _SUFFIX = "/systems/", "/events"
-_MAX_SYSTEM_ID = 2**53
+from api.system_paths import system_id_of
 
 
 class IngestFastPath:
@@ -58,14 +56,9 @@ class IngestFastPath:
 
 def _plain_ingest(scope: Scope) -> int | None:
     """The system id of a plain `POST /systems/{id}/events`, else None."""
-    if scope["type"] != "http" or scope["method"] != "POST" or scope["query_string"]:
-        return None
-    path: str = scope["path"]
-    if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
-        return None
-    digits = path[len(_PREFIX) : -len(_SUFFIX)]
-    if not digits.isdigit() or len(digits) > 15 or not 1 <= int(digits) <= _MAX_SYSTEM_ID:
+    system_id = system_id_of(scope, "POST", "events")
+    if system_id is None or scope["query_string"]:
         return None
     if any(name == b"idempotency-key" for name, _ in scope["headers"]):
         return None
-    return int(digits)
+    return system_id

@@ -6,6 +6,8 @@ aggregates and prints them like the ingest rows.
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,25 +212,30 @@ def health(
     return rows
 
 
-class _background_ingest:  # noqa: N801 (a context manager, used like a function)
-    def __init__(self, bench: "Bench", system_id: int, rate: float, duration_s: float) -> None:
-        self._args = (bench, system_id, rate, duration_s)
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> None:
-        bench, system_id, rate, duration_s = self._args
-        delay_ms = E2E_CONNS * E2E_BATCH * 1000 / max(rate, 1.0)
-        body: Path = bench.body_file(E2E_BATCH)
-
-        def load() -> None:
-            wrk.run(bench.wrk_path, f"{bench.stack.base_url}/systems/{system_id}/events",
-                    method="POST", body_file=body, duration_s=duration_s + 1,
-                    connections=E2E_CONNS, threads=1, delay_ms=delay_ms)  # fmt: skip
-
-        self._thread = threading.Thread(target=load, daemon=True)
-        self._thread.start()
-        time.sleep(0.5)  # let the load ramp up before the reads start
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._thread.join()
+@contextmanager
+def _background_ingest(
+    bench: "Bench", system_id: int, rate: float, duration_s: float
+) -> Iterator[None]:
+    """Ingest 100-event batches into `system_id` at about `rate` events/s while the body runs."""
+    delay_ms = E2E_CONNS * E2E_BATCH * 1000 / max(rate, 1.0)
+    body: Path = bench.body_file(E2E_BATCH)
+    url = f"{bench.stack.base_url}/systems/{system_id}/events"
+    load = threading.Thread(
+        target=lambda: wrk.run(
+            bench.wrk_path,
+            url,
+            method="POST",
+            body_file=body,
+            duration_s=duration_s + 1,
+            connections=E2E_CONNS,
+            threads=1,
+            delay_ms=delay_ms,
+        ),  # fmt: skip
+        daemon=True,
+    )
+    load.start()
+    time.sleep(0.5)  # let the load ramp up before the reads start
+    try:
+        yield
+    finally:
+        load.join()

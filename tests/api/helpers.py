@@ -1,9 +1,11 @@
 """Request builders for the API tests."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
+
+T = TypeVar("T")
 
 
 def event(
@@ -27,3 +29,11 @@ def register(api: TestClient, name: str = "orders-etl") -> int:
 def post_events(api: TestClient, system_id: int, events: list[dict[str, Any]]) -> None:
     response = api.post(f"/systems/{system_id}/events", json={"events": events})
     assert response.status_code == 202, response.text
+
+
+def middleware(api: TestClient, kind: type[T]) -> T:
+    """The instance of middleware `kind` in the started app's stack."""
+    layer = api.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, kind):
+        layer = layer.app
+    return layer

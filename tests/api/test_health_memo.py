@@ -10,18 +10,11 @@ from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from api.health_memo import HealthMemo
-from tests.api.helpers import event, post_events, register
+from tests.api.helpers import event, middleware, post_events, register
 from tests.conftest import Clock
 from worker.consumer import Stats
 
 ADMIN = "memo-admin-token-0123456789"
-
-
-def memo_of(api: TestClient) -> HealthMemo:
-    layer = api.app.middleware_stack  # type: ignore[attr-defined]
-    while not isinstance(layer, HealthMemo):
-        layer = layer.app
-    return layer
 
 
 def test_a_repeated_read_in_the_same_second_is_served_from_memory(
@@ -31,11 +24,11 @@ def test_a_repeated_read_in_the_same_second_is_served_from_memory(
     post_events(api, sid, [event(clock.now)] * 3)
     drain()
     first = api.get(f"/systems/{sid}/health")
-    hits = memo_of(api).hits
+    hits = middleware(api, HealthMemo).hits
     again = api.get(f"/systems/{sid}/health")
 
     assert again.json() == first.json() and again.json()["total"] == 3
-    assert memo_of(api).hits == hits + 1
+    assert middleware(api, HealthMemo).hits == hits + 1
     assert again.headers["x-request-id"] != first.headers["x-request-id"]
 
 

@@ -3,15 +3,8 @@
 from fastapi.testclient import TestClient
 
 from api.ingest_fast_path import IngestFastPath
-from tests.api.helpers import event, register
+from tests.api.helpers import event, middleware, register
 from tests.conftest import Clock
-
-
-def fast_path(api: TestClient) -> IngestFastPath:
-    layer = api.app.middleware_stack  # type: ignore[attr-defined]
-    while not isinstance(layer, IngestFastPath):
-        layer = layer.app
-    return layer
 
 
 def test_plain_requests_take_the_fast_path_and_others_the_route(
@@ -20,11 +13,11 @@ def test_plain_requests_take_the_fast_path_and_others_the_route(
     sid = register(api)
     url = f"/systems/{sid}/events"
     batch = {"events": [event(clock.now)]}
-    before = fast_path(api).handled
+    before = middleware(api, IngestFastPath).handled
     assert api.post(url, json=batch).status_code == 202
-    assert fast_path(api).handled == before + 1
+    assert middleware(api, IngestFastPath).handled == before + 1
     keyed = api.post(url, json=batch, headers={"Idempotency-Key": "k1"})
-    assert keyed.status_code == 202 and fast_path(api).handled == before + 1
+    assert keyed.status_code == 202 and middleware(api, IngestFastPath).handled == before + 1
 
 
 def test_fast_path_errors_look_like_the_route_errors(api: TestClient, clock: Clock) -> None:
