@@ -17,7 +17,7 @@ def system_id_of(scope: Scope, method: str, resource: str) -> int | None:
     if not (path.startswith(_PREFIX) and path.endswith(suffix)):
         return None
     digits = path[len(_PREFIX) : -len(suffix)]
-    if not digits.isdigit() or len(digits) > 16:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 16:
         return None
     system_id = int(digits)
     return system_id if 1 <= system_id <= _MAX_SYSTEM_ID else None

@@ -33,3 +33,11 @@ def test_fast_path_errors_look_like_the_route_errors(api: TestClient, clock: Clo
     unknown_routed = api.post("/systems/999999/events?via=route", json=batch)
     assert unknown.status_code == unknown_routed.status_code == 404
     assert unknown.json() == unknown_routed.json()
+
+
+def test_a_non_ascii_digit_as_system_id_is_the_route_s_422_not_a_500(
+    api: TestClient, clock: Clock
+) -> None:
+    batch = {"events": [event(clock.now)]}
+    assert api.post("/systems/%C2%B2/events", json=batch).status_code == 422
+    assert api.get("/systems/%C2%B2/health").status_code == 422
