@@ -38,7 +38,20 @@ def test_a_worker_killed_mid_stream_has_its_entries_reclaimed_with_exact_totals(
     env = {"LSO_REDIS_URL": server_url, "LSO_CLAIM_IDLE_MS": "500", "LSO_WORKER_BLOCK_MS": "100"}
 
     victim = spawn("worker", env={**env, "LSO_WORKER_READ_COUNT": "20"})
-    wait_for(lambda: pending_of_others(client) > 0, 30, "the first worker to hold entries")
+
+    def frozen_holding_entries() -> bool:
+        # A worker applies a read in milliseconds: freeze it first, then look, so that it cannot
+        # acknowledge what it holds between the look and the kill (scripts it already sent are
+        # given 50 ms to land).
+        victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.05)
+        if pending_of_others(client) > 0:
+            return True
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.002)
+        return False
+
+    wait_for(frozen_holding_entries, 30, "the first worker to hold entries")
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     held = pending_of_others(client)
