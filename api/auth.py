@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request
 
 from shared import keys
 from shared.api_keys import KeyStore, Kind, token_hash
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 log = logging.getLogger("lso.api")
@@ -41,7 +41,7 @@ ANONYMOUS_ADMIN = Principal("admin", frozenset(), "auth-off")
 
 
 class Authenticator:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings) -> None:
         self._client = client
         self._settings = settings
         self.store = KeyStore(client)

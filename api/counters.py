@@ -3,8 +3,6 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-
 from shared import keys
 from shared.buckets import (
     COUNT_FIELD,
@@ -16,6 +14,7 @@ from shared.buckets import (
     cover,
     histogram_span,
 )
+from shared.redis_client import AsyncPipeline
 from shared.stats import StagedStats, Stats, parsed
 
 Container = tuple[int, int]  # (container_s, container start s)
@@ -31,7 +30,7 @@ class Counters:
         for c in containers:
             self.fields.setdefault(c, {})
 
-    def queue(self, pipe: aioredis.client.Pipeline) -> list[Container]:
+    def queue(self, pipe: AsyncPipeline) -> list[Container]:
         """Queue an HGETALL of every needed container; `store` the replies in this order."""
         order = list(self.fields)
         for container_s, start in order:

@@ -2,10 +2,10 @@
 
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
-
+from api.partitions import Partitions
 from api.schemas.dead_letters import DeadLetter
 from shared import keys, scripts
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 
@@ -14,15 +14,15 @@ def _text(raw: bytes | str) -> str:
 
 
 class DeadLetters:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
         self._client = client
-        self._partitions = settings.partitions
+        self._partitions = partitions
         self._replay = client.register_script(scripts.source(scripts.REPLAY))
 
     async def list(self, limit: int) -> list[DeadLetter]:
         """The oldest `limit` dead letters of every partition, oldest first."""
         pipe = self._client.pipeline(transaction=False)
-        for p in range(self._partitions):
+        for p in range((await self._partitions.layout()).streams):
             pipe.xrange(keys.dead_letters(p), count=limit)
         found: list[DeadLetter] = []
         for p, entries in enumerate(await pipe.execute()):
@@ -34,7 +34,7 @@ class DeadLetters:
     async def replay(self, ids: Sequence[str] | None) -> int:
         """Re-queue the given dead letters (all when `ids` is None); returns how many moved."""
         total = 0
-        for p in range(self._partitions):
+        for p in range((await self._partitions.layout()).streams):
             dead = keys.dead_letters(p)
             if ids is None:
                 entries: list[tuple[bytes, object]] = await self._client.xrange(dead)  # type: ignore[assignment]

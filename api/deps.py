@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-import redis.asyncio as aioredis
 from fastapi import Depends, Path, Request
 
 from api.auth import Authenticator
@@ -20,6 +19,7 @@ from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
 from api.runs import Runs
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ async def _now(request: Request) -> datetime:
 
 
 SettingsDep = Annotated[Settings, _state("settings", Settings)]
-RedisDep = Annotated[aioredis.Redis, _state("redis", aioredis.Redis)]
+RedisDep = Annotated[AsyncRedis, _state("redis", object)]
 RegistryDep = Annotated[Registry, _state("registry", Registry)]
 IngestorDep = Annotated[Ingestor, _state("ingestor", Ingestor)]
 HealthReaderDep = Annotated[HealthReader, _state("health_reader", HealthReader)]

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.system_paths import system_id_of
 from shared import keys
+from shared.redis_client import AsyncRedis
 
 MAX_ENTRIES = 10_000
 VERSION_FIELD = "v"
@@ -49,13 +49,16 @@ class HealthMemo:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
-        client: aioredis.Redis = state.redis
+        client: AsyncRedis = state.redis
         clock: Callable[[], datetime] = state.clock
         headers = dict(scope["headers"])
         key: Key = (scope["path"], scope["query_string"], headers.get(b"authorization", b""),
                     headers.get(b"x-api-key", b""))  # fmt: skip
         second = int(clock().timestamp())
-        partition = keys.partition_of(sid, state.settings.partitions)
+        partition = state.partitions.known(sid)
+        if partition is None:
+            await self.app(scope, receive, send)
+            return
         try:
             raw = await client.hget(keys.system_meta(partition, sid), VERSION_FIELD)
             version = raw.encode() if isinstance(raw, str) else raw

@@ -10,13 +10,14 @@ import math
 from datetime import UTC, datetime
 
 import orjson
-import redis.asyncio as aioredis
 
 from api.counters import Counters, level_for
+from api.partitions import Partitions
 from api.raw_events import END_OF_TIME_MS, Row, newest_first
 from api.schemas.health import Health, LastError, Rule, StageHealth
 from shared import keys
 from shared.policy import EffectivePolicy
+from shared.redis_client import AsyncRedis
 from shared.rules import BURN_RULES, Inputs, Streak, evaluate
 from shared.settings import Settings
 from shared.stats import Stats
@@ -30,7 +31,8 @@ def _from_ms(ms: int) -> datetime:
 
 
 class HealthReader:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
 
@@ -38,7 +40,7 @@ class HealthReader:
         self, system_id: int, policy: EffectivePolicy, created_at: datetime, now: datetime
     ) -> Health:
         """Health over event `ts` in `[now - window, now]`, to whole seconds at the edges."""
-        partition = keys.partition_of(system_id, self._settings.partitions)
+        partition = await self._partitions.of(system_id)
         now_s = now.timestamp()
         end_s = math.floor(now_s)
         start_s = end_s - policy.window_seconds

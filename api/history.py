@@ -7,14 +7,14 @@ silence, consecutive failures and burn rate describe the present, not a past ste
 import math
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
 from fastapi import HTTPException
 
 from api.counters import Counters
+from api.partitions import Partitions
 from api.schemas.history import HistoryPoint
-from shared import keys
 from shared.buckets import LEVELS, Level
 from shared.policy import EffectivePolicy
+from shared.redis_client import AsyncRedis
 from shared.rules import Inputs, evaluate
 from shared.settings import Settings
 from shared.stats import StagedStats, Stats
@@ -28,7 +28,8 @@ def level_dividing(step_s: int) -> Level:
 
 
 class HistoryReader:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
 
@@ -44,7 +45,7 @@ class HistoryReader:
                 f"{points} points asked; at most {MAX_POINTS} (raise `step` or narrow the range)",
             )
         level = level_dividing(step_s)
-        counters = Counters(keys.partition_of(system_id, self._settings.partitions), system_id)
+        counters = Counters(await self._partitions.of(system_id), system_id)
         counters.need_series(level, first, last)
         pipe = self._client.pipeline(transaction=False)
         order = counters.queue(pipe)

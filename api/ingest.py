@@ -10,14 +10,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from api.fast_rows import compact_rows
+from api.partitions import Partitions
 from api.schemas.events import Event, batch_model
 from shared import keys, scripts
+from shared.redis_client import AsyncRedis, is_cluster
 from shared.settings import Settings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,12 +42,12 @@ class StoreNotDurable(Exception):
 
 
 class Ingestor:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
         self.model = batch_model(settings.max_batch_events)
         self._ingest = client.register_script(scripts.source(scripts.INGEST))
-        self._backlog_share = max(settings.max_lag_events // settings.partitions, 1)
         self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
 
     def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:
@@ -120,40 +121,64 @@ class Ingestor:
         that cannot confirm raises StoreNotDurable (a 503: the client retries, and its
         Idempotency-Key or event ids keep the retry from counting twice).
         """
-        partition = keys.partition_of(system_id, self._settings.partitions)
+        partition = await self._partitions.of(system_id)
+        streams = (await self._partitions.layout()).streams
+        backlog_share = max(self._settings.max_lag_events // streams, 1)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
         fields: list[bytes] = [b for pair in entry.items() for b in pair]
-        code, value = await self._ingest(
-            keys=[
-                keys.stream(partition),
-                keys.partition_stats(partition),
-                keys.rate_bucket(partition, system_id),
-            ],
-            args=[events, repr(rate_per_s), repr(capacity), self._backlog_share, *fields],
-        )
+        script_keys = [
+            keys.stream(partition),
+            keys.partition_stats(partition),
+            keys.rate_bucket(partition, system_id),
+        ]
+        args: list[bytes | str | int] = [
+            events,
+            repr(rate_per_s),
+            repr(capacity),
+            backlog_share,
+            *fields,
+        ]
+        if self._settings.durable_ack:
+            code, value = await self._append_durably(script_keys, args)
+        else:
+            code, value = await self._ingest(keys=script_keys, args=args)
         if code == -1:
             return Appended(shed_backlog=int(value))
         if code == 0:
             return Appended(rate_limited_s=int(value) / 1000)
-        if self._settings.durable_ack:
-            await self._wait_for_fsync()
         return Appended()
 
-    async def _wait_for_fsync(self) -> None:
+    async def _append_durably(self, script_keys: list[str], args: list[bytes | str | int]) -> Any:
+        """Run the ingest script, then WAITAOF on the same connection: WAITAOF waits for the
+        writes of its own connection only, so both go in one pipeline (on a cluster, to the node
+        holding the partition)."""
         if self._fsync_always is None:
             self._fsync_always = await self._fsyncs_every_write()
+            await self._client.script_load(self._ingest.script)  # NOSCRIPT only after a failover
         if self._fsync_always:
-            return  # the write was fsynced before the server answered it
+            return await self._ingest(keys=script_keys, args=args)  # fsynced before the reply
         timeout_ms = max(self._settings.redis_timeout_ms // 2, 1)
-        try:
-            reply = await self._client.execute_command(  # type: ignore[no-untyped-call]
-                "WAITAOF", 1, 0, timeout_ms
-            )
-            local = reply[0]
-        except ResponseError as exc:  # e.g. AOF switched off at runtime
-            raise StoreNotDurable(f"WAITAOF failed: {exc}") from exc
-        if int(local) < 1:
+        node: dict[str, Any] = {}
+        if is_cluster(self._client):
+            node["target_nodes"] = self._client.get_node_from_key(script_keys[0])  # type: ignore[union-attr]
+        for attempt in range(2):
+            pipe = self._client.pipeline(transaction=False)
+            pipe.evalsha(self._ingest.sha, len(script_keys), *script_keys, *args)
+            pipe.execute_command("WAITAOF", 1, 0, timeout_ms, **node)
+            appended, waited = await pipe.execute(raise_on_error=False)
+            if isinstance(appended, NoScriptError) and attempt == 0:
+                await self._client.script_load(self._ingest.script)
+                continue
+            break
+        if isinstance(appended, Exception):
+            raise appended
+        if isinstance(waited, ResponseError):  # e.g. AOF switched off at runtime
+            raise StoreNotDurable(f"WAITAOF failed: {waited}")
+        if isinstance(waited, Exception):
+            raise waited
+        if int(waited[0]) < 1:
             raise StoreNotDurable(f"the store did not fsync within {timeout_ms} ms")
+        return appended
 
     async def _fsyncs_every_write(self) -> bool:
         """True when the store runs `appendfsync always`; raises StoreNotDurable when it can

@@ -18,6 +18,7 @@ from api.health_read import HealthReader
 from api.history import HistoryReader
 from api.ingest import Ingestor
 from api.ingest_fast_path import IngestFastPath
+from api.partitions import Partitions
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
@@ -49,12 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.clock = lambda: datetime.now(UTC)
         app.state.redis = client
-        app.state.registry = Registry(client, settings.rate_limit_events_per_s, settings.partitions)
-        app.state.ingestor = Ingestor(client, settings)
-        app.state.health_reader = HealthReader(client, settings)
-        app.state.history = HistoryReader(client, settings)
-        app.state.raw_events = RawEvents(client, settings)
-        app.state.runs = Runs(client, settings)
+        partitions = app.state.partitions = Partitions(client, settings.partitions)
+        app.state.registry = Registry(client, settings.rate_limit_events_per_s, partitions)
+        app.state.ingestor = Ingestor(client, settings, partitions)
+        app.state.health_reader = HealthReader(client, settings, partitions)
+        app.state.history = HistoryReader(client, settings, partitions)
+        app.state.raw_events = RawEvents(client, settings, partitions)
+        app.state.runs = Runs(client, settings, partitions)
         app.state.probe_cache = {}
         app.state.authenticator = Authenticator(client, settings)
         if settings.auth == "off":
@@ -62,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "LSO_AUTH=off: EVERY CALLER IS ADMIN. Anyone who can reach this port can read, "
                 "write and delete everything. Use it only on a trusted network."
             )
-        app.state.readiness = Readiness(client, settings)
-        app.state.dead_letters = DeadLetters(client, settings)
+        app.state.readiness = Readiness(client, settings, partitions)
+        app.state.dead_letters = DeadLetters(client, settings, partitions)
         # Start-up objects never die: keep them out of every collection, and collect less often,
         # because parsed batches in flight otherwise trigger costly full collections.
         gc.freeze()

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import redis.asyncio as aioredis
 from fastapi import HTTPException
 
+from api.partitions import Partitions
 from api.schemas.raw_events import RawEvent
 from shared import keys
 from shared.codec import RAW_BUCKET_MS
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 CHUNK = 200  # members (batches) per ZREVRANGEBYSCORE
@@ -54,7 +55,8 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
 
 
 class RawEvents:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
 
@@ -67,7 +69,7 @@ class RawEvents:
         limit: int,
         cursor: str | None,
     ) -> tuple[list[RawEvent], str | None]:
-        key = keys.raw_events(keys.partition_of(system_id, self._settings.partitions), system_id)
+        key = keys.raw_events(await self._partitions.of(system_id), system_id)
         top, skip = parse_cursor(cursor) if cursor else (until_ms, 0)
         rows, next_cursor = await newest_first(
             self._client, key, since_ms, top, skip, limit, filters.match
@@ -76,7 +78,7 @@ class RawEvents:
 
 
 async def newest_first(
-    client: aioredis.Redis,
+    client: AsyncRedis,
     key: str,
     since_ms: int,
     top_ms: int,

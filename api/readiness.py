@@ -13,9 +13,9 @@ import math
 import time
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
+from api.partitions import Partitions
 from shared import keys
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 CACHE_S = 1.0
@@ -49,7 +49,8 @@ class Backlog:
 
 
 class Readiness:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
         self._cached: tuple[float, Backlog] | None = None
@@ -65,7 +66,7 @@ class Readiness:
         if self._cached and self._cached[0] > now:
             return self._cached[1]
         pipe = self._client.pipeline(transaction=False)
-        for p in range(self._settings.partitions):
+        for p in range((await self._partitions.layout()).streams):
             pipe.hmget(keys.partition_stats(p), ["events_in", "events_out"])
         total_in = total_out = 0
         for events_in, events_out in await pipe.execute():

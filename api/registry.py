@@ -4,12 +4,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
 from fastapi import HTTPException
 
+from api.partitions import Partitions
 from api.schemas.systems import System
 from shared import keys, scripts
 from shared.policy import Policy
+from shared.redis_client import AsyncRedis
 
 # How long a replica trusts what it read of a system (that it exists, its rate limit): a limit
 # changed on one replica applies on every replica within this time.
@@ -27,7 +28,7 @@ class Known:
 
 class Registry:
     def __init__(
-        self, client: aioredis.Redis, default_rate_per_s: float, partitions: int = 1
+        self, client: AsyncRedis, default_rate_per_s: float, partitions: Partitions
     ) -> None:
         self._partitions = partitions
         self._client = client
@@ -80,7 +81,7 @@ class Registry:
         await self._client.hset(keys.REGISTRY_POLICIES, str(system_id), doc)
         self._known.pop(system_id, None)
         # A new policy changes the answer of a health read: a new data version (health_memo).
-        meta = keys.system_meta(keys.partition_of(system_id, self._partitions), system_id)
+        meta = keys.system_meta(await self._partitions.of(system_id), system_id)
         await self._client.hincrby(meta, "v", 1)
 
     async def rate_limit(self, system_id: int) -> float | None:

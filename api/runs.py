@@ -7,11 +7,11 @@ policy's `run_idle_seconds`; it then `failed` if its newest event is an error, e
 from datetime import UTC, datetime
 from typing import Literal
 
-import redis.asyncio as aioredis
-
+from api.partitions import Partitions
 from api.schemas.runs import Run
 from shared import keys
 from shared.policy import EffectivePolicy
+from shared.redis_client import AsyncRedis
 from shared.settings import Settings
 
 END_EVENT_TYPE = "run_end"
@@ -23,14 +23,15 @@ def _text(raw: bytes | str) -> str:
 
 
 class Runs:
-    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
         self._client = client
         self._settings = settings
 
     async def recent(
         self, system_id: int, policy: EffectivePolicy, now: datetime, limit: int
     ) -> list[Run]:
-        partition = keys.partition_of(system_id, self._settings.partitions)
+        partition = await self._partitions.of(system_id)
         newest: list[bytes] = await self._client.zrevrange(
             keys.runs(partition, system_id), 0, limit - 1
         )  # type: ignore[assignment]

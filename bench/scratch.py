@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
+import redis.cluster
 
 from lso.embedded import binary_path, free_port
 from shared import keys
@@ -43,7 +44,7 @@ def scratch_store() -> Iterator[tuple[str, redis.Redis]]:
 
 
 def fill(
-    client: redis.Redis,
+    client: redis.Redis | redis.cluster.RedisCluster,
     batches: int,
     size: int,
     spread_ms: int,
@@ -51,8 +52,9 @@ def fill(
     system_id: int = 1,
     burst_ms: int | None = None,
     payload: dict[str, object] | None = None,
+    partition: int = 0,
 ) -> None:
-    """Append batches of `system_id` (partition 0): ts spread over `spread_ms` before now (with
+    """Append batches of `system_id` (to `partition`): ts spread over `spread_ms` before now (with
     `burst_ms`, each batch's events lie within that much before a time spread so), lognormal
     latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the API does."""
     rng = random.Random(1)
@@ -68,6 +70,6 @@ def fill(
             for _ in range(size)
         ]  # fmt: skip
         pipe = client.pipeline(transaction=True)
-        pipe.xadd(keys.stream(0), encode_batch(system_id, rows))  # type: ignore[arg-type]
-        pipe.hincrby(keys.partition_stats(0), "events_in", size)
+        pipe.xadd(keys.stream(partition), encode_batch(system_id, rows))  # type: ignore[arg-type]
+        pipe.hincrby(keys.partition_stats(partition), "events_in", size)
         pipe.execute()

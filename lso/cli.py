@@ -1,4 +1,4 @@
-"""The `lso` command: `lso up` (everything), `lso api`, `lso worker`."""
+"""The `lso` command: `lso up` (everything), `lso api`, `lso worker`, `lso partitions`."""
 
 import argparse
 import logging
@@ -24,6 +24,7 @@ def _up(args: argparse.Namespace) -> int:
         workers=args.workers,
         api_processes=args.api_processes,
         data_dir=Path(args.data_dir),
+        cluster_masters=args.cluster,
         grace_s=get_settings().shutdown_grace_s,
     )
     return Supervisor(options).run()
@@ -83,6 +84,23 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _partitions(args: argparse.Namespace) -> int:
+    from shared import layout
+    from shared.redis_client import sync_client
+
+    settings = get_settings()
+    client = sync_client(settings)
+    count = settings.partitions if args.count is None else args.count
+    if count < 1:
+        print("the number of partitions must be at least 1")
+        return 2
+    current = layout.load_sync(client, count, change=args.count is not None)
+    for first, n in current.epochs:
+        print(f"systems from id {first}: {n} partition(s)")
+    print(f"ingest streams: {current.streams}; systems registered: {current.registered}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lso", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -93,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--workers", type=int, default=2, help="stream worker processes")
     up.add_argument("--api-processes", type=int, default=1, help="uvicorn worker processes")
     up.add_argument("--data-dir", default="./.lso", help="embedded store's data directory")
+    up.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="embed a cluster of N masters instead of one server (LSO_REDIS_CLUSTER is set)",
+    )
     up.set_defaults(run=_up)
 
     api = sub.add_parser("api", help="run the HTTP API (uses LSO_REDIS_URL)")
@@ -107,6 +132,13 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 0 if a worker on this host is alive, else 1"
     )
     worker.set_defaults(run=_worker)
+
+    partitions = sub.add_parser(
+        "partitions",
+        help="show the partition layout, or give systems registered from now on N partitions",
+    )
+    partitions.add_argument("count", type=int, nargs="?", help="partitions of new systems")
+    partitions.set_defaults(run=_partitions)
     return p
 
 

@@ -82,6 +82,10 @@ class EmbeddedValkey:
         log.info("embedded valkey ready at %s (data in %s)", self.url, self.data_dir)
         return self.url
 
+    def exited(self) -> int | None:
+        """The server's exit code once it is gone, else None."""
+        return None if self.process is None else self.process.poll()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM: valkey flushes and fsyncs its AOF before it exits."""
         if self.process is None or self.process.poll() is not None:

@@ -16,8 +16,10 @@ from pathlib import Path
 from types import FrameType
 
 import redis
+import redis.cluster
 
 from lso.children import spawn
+from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey, data_dir_lock
 from shared import keys
 from shared.api_keys import create_sync, token_hash
@@ -45,6 +47,7 @@ class UpOptions:
     api_processes: int
     data_dir: Path
     grace_s: float
+    cluster_masters: int = 0
 
 
 class Supervisor:
@@ -69,7 +72,7 @@ class Supervisor:
                 ],
             )
         ] + [Child(f"worker-{i + 1}", [*lso, "worker"]) for i in range(options.workers)]
-        self.store: EmbeddedValkey | None = None
+        self.store: EmbeddedValkey | EmbeddedCluster | None = None
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stopping:
@@ -82,7 +85,12 @@ class Supervisor:
         lock = None
         if "LSO_REDIS_URL" not in self.env:
             lock = data_dir_lock(self.options.data_dir)
-            self.store = EmbeddedValkey(self.options.data_dir)
+            if self.options.cluster_masters:
+                cluster_dir = self.options.data_dir / "cluster"
+                self.store = EmbeddedCluster(cluster_dir, self.options.cluster_masters)
+                self.env["LSO_REDIS_CLUSTER"] = "1"
+            else:
+                self.store = EmbeddedValkey(self.options.data_dir)
             self.env["LSO_REDIS_URL"] = self.store.start(self.env)
         try:
             self._admin_key()
@@ -109,7 +117,11 @@ class Supervisor:
             log.info("admin key: the LSO_ADMIN_TOKEN you set")
             return
         path = self.options.data_dir / "admin-token"
-        client = redis.Redis.from_url(self.env["LSO_REDIS_URL"], socket_timeout=5)
+        client: redis.Redis | redis.cluster.RedisCluster
+        if self.env.get("LSO_REDIS_CLUSTER", "").lower() in ("1", "true", "yes", "on"):
+            client = redis.cluster.RedisCluster.from_url(self.env["LSO_REDIS_URL"])
+        else:
+            client = redis.Redis.from_url(self.env["LSO_REDIS_URL"], socket_timeout=5)
         try:
             token = path.read_text().strip() if path.exists() else ""
             if not token or not client.hexists(keys.API_KEY_HASHES, token_hash(token)):
@@ -130,10 +142,9 @@ class Supervisor:
 
     def _watch(self) -> int:
         while not self.stopping:
-            if self.store and self.store.process and self.store.process.poll() is not None:
-                log.error(
-                    "the embedded store exited (code %s); stopping", self.store.process.poll()
-                )
+            code = self.store.exited() if self.store else None
+            if code is not None:
+                log.error("the embedded store exited (code %s); stopping", code)
                 return 1
             now = time.monotonic()
             for child in self.children:

@@ -10,11 +10,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Literal
 
-import redis
-import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from shared import keys
+from shared.redis_client import AsyncRedis, SyncRedis
 
 Kind = Literal["admin", "ingest", "read"]
 PREFIX_CHARS = 12
@@ -48,7 +47,7 @@ def new_key(kind: Kind, systems: list[int], name: str | None) -> tuple[str, KeyR
     return token, record
 
 
-def create_sync(client: redis.Redis, kind: Kind, name: str | None) -> str:
+def create_sync(client: SyncRedis, kind: Kind, name: str | None) -> str:
     """Create a key from a synchronous client (`lso up`); returns the token."""
     token, record = new_key(kind, [], name)
     pipe = client.pipeline(transaction=True)
@@ -59,7 +58,7 @@ def create_sync(client: redis.Redis, kind: Kind, name: str | None) -> str:
 
 
 class KeyStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AsyncRedis) -> None:
         self._client = client
 
     async def create(

@@ -16,6 +16,9 @@ REGISTRY_POLICIES = f"{PREFIX}:{{reg}}:policies"
 API_KEYS = f"{PREFIX}:{{reg}}:api_keys"  # key id -> key metadata JSON (never the token)
 API_KEY_HASHES = f"{PREFIX}:{{reg}}:api_key_hashes"  # SHA-256 of a live token -> key id
 
+# Partition epochs as JSON (shared/layout.py); beside the id sequence, which it is read with.
+LAYOUT = f"{PREFIX}:{{reg}}:layout"
+
 WORKERS = f"{PREFIX}:workers"
 
 
@@ -29,6 +32,12 @@ def _tag(partition: int) -> str:
 
 def stream(partition: int) -> str:
     return f"{_tag(partition)}:stream"
+
+
+def partition_of_stream(name: str) -> int:
+    """The partition whose `stream(partition)` is `name`."""
+    head, tail = f"{PREFIX}:{{p", "}:stream"
+    return int(name.removeprefix(head).removesuffix(tail))
 
 
 def dead_letters(partition: int) -> str:

@@ -22,8 +22,15 @@ class Settings(BaseSettings):
     redis_timeout_ms: int = Field(
         2000, ge=50, le=60_000, description="Longest wait for one Redis call in the API."
     )
+    redis_cluster: bool = Field(
+        False,
+        description="LSO_REDIS_URL names one node of a Redis/Valkey Cluster (any node will do).",
+    )
     partitions: int = Field(
-        1, ge=1, le=1024, description="Number of ingest streams; a system's partition is id mod N."
+        4,
+        ge=1,
+        le=1024,
+        description="Ingest streams of a new deployment; change a live one with `lso partitions`.",
     )
 
     max_batch_events: int = Field(5000, ge=1, description="Most events in one POST.")

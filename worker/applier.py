@@ -17,8 +17,10 @@ import redis
 
 from shared import keys, scripts
 from shared.codec import Batch, UndecodableEntry, decode_batch
+from shared.redis_client import SyncRedis
 from shared.settings import Settings
 from worker.plan import plan_apply
+from worker.script_batch import MOVED_ERRORS, ScriptBatch, refresh_slots_if_moved
 
 log = logging.getLogger("lso.worker")
 
@@ -62,7 +64,7 @@ class Applier(Protocol):
 
 
 class RedisApplier:
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+    def __init__(self, client: SyncRedis, settings: Settings) -> None:
         self._client = client
         self._settings = settings
         self._apply = client.register_script(scripts.source(scripts.APPLY))
@@ -70,6 +72,7 @@ class RedisApplier:
 
     def apply(self, entries: Sequence[Entry]) -> list[Result]:
         now_ms = int(time.time() * 1000)
+        resends = 1  # calls refused with MOVED/ASK (slots moved) are sent again once
         results: list[Result | None] = [None] * len(entries)
         pending: list[tuple[int, Batch]] = []  # (index in entries, batch)
         dead: list[int] = []
@@ -79,9 +82,9 @@ class RedisApplier:
             except UndecodableEntry as exc:
                 log.warning("dead-lettering undecodable entry %s: %s", entry.entry_id, exc)
                 dead.append(i)
-        pipe = self._client.pipeline(transaction=False)
+        calls = ScriptBatch(self._client)
         for i in dead:
-            self.queue_dead_letter(pipe, entries[i], "undecodable")
+            self.queue_dead_letter(calls, entries[i], "undecodable")
         # Entries found stale are dropped from their group, and the group is planned again (rare:
         # only when another consumer applied or dead-lettered one of them meanwhile).
         while pending or dead:
@@ -93,17 +96,25 @@ class RedisApplier:
                     self._settings,
                     now_ms,
                 )
-                self._apply(keys=plan.keys, args=plan.args, client=pipe)
-            replies = pipe.execute(raise_on_error=False)
+                self._apply(keys=plan.keys, args=plan.args, client=calls.pipe_for(plan.keys[0]))
+            replies = calls.execute()
+            calls = ScriptBatch(self._client)
+            resend = resends > 0 and refresh_slots_if_moved(self._client, replies)
+            resends -= resend
             for i, reply in zip(dead, replies, strict=False):
                 _raise_if_connection_error(reply)
-                moved = reply if not isinstance(reply, Exception) else False
-                results[i] = Result(Outcome.DEAD_LETTERED if moved else Outcome.ALREADY_APPLIED)
+                if isinstance(reply, Exception):  # left pending: reclaimed and retried later
+                    log.error("dead-lettering entry %s failed: %s", entries[i].entry_id, reply)
+                    results[i] = Result(Outcome.FAILED)
+                else:
+                    results[i] = Result(Outcome.DEAD_LETTERED if reply else Outcome.ALREADY_APPLIED)
             dead = []
             pending = []
             for group, reply in zip(groups, replies[len(replies) - len(groups) :], strict=True):
-                pending += self._settle(entries, group, reply, results)
-            pipe = self._client.pipeline(transaction=False)
+                if resend and isinstance(reply, MOVED_ERRORS):
+                    pending += group
+                else:
+                    pending += self._settle(entries, group, reply, results)
         return [r if r is not None else Result(Outcome.FAILED) for r in results]
 
     def _settle(
@@ -137,13 +148,15 @@ class RedisApplier:
 
     def dead_letter(self, entry: Entry, reason: str, deliveries: int) -> bool:
         """Move one entry to the dead-letter stream; False when it was acknowledged elsewhere."""
-        pipe = self._client.pipeline(transaction=False)
-        self.queue_dead_letter(pipe, entry, reason, deliveries)
-        (moved,) = pipe.execute()
+        calls = ScriptBatch(self._client)
+        self.queue_dead_letter(calls, entry, reason, deliveries)
+        (moved,) = calls.execute()
+        if isinstance(moved, Exception):
+            raise moved
         return bool(moved)
 
     def queue_dead_letter(
-        self, pipe: redis.client.Pipeline, entry: Entry, reason: str, deliveries: int = 1
+        self, calls: ScriptBatch, entry: Entry, reason: str, deliveries: int = 1
     ) -> None:
         try:
             events = int(entry.fields.get(b"n", b"0"))
@@ -166,7 +179,7 @@ class RedisApplier:
                 keys.partition_stats(entry.partition),
             ],
             args=[keys.GROUP, entry.entry_id, events, self._settings.dead_letter_maxlen, *fields],
-            client=pipe,
+            client=calls.pipe_for(keys.stream(entry.partition)),
         )
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import redis
 
-from shared import keys
+from shared import keys, layout
 from shared.backoff import Backoff
+from shared.redis_client import SyncRedis
 from shared.settings import Settings
 from worker import streams
 from worker.applier import Applier, Entry, Outcome, RedisApplier
@@ -44,7 +45,7 @@ class Stats:
 class Worker:
     def __init__(
         self,
-        client: redis.Redis,
+        client: SyncRedis,
         settings: Settings,
         *,
         name: str | None = None,
@@ -60,11 +61,13 @@ class Worker:
         self.stats = Stats()
         self._backoff = Backoff(cap_s=30.0)
         self._read_own = True
-        self._history = ["0"] * settings.partitions
+        self._streams = 0  # ingest streams read, from the partition layout (shared/layout.py)
+        self._history: list[str] = []
         self._groups_ready = False
+        self._reads = 0
         self._claim_every_s = max(self.settings.claim_idle_ms / 2000, 0.05)
         self._next_claim = 0.0 if burst else time.monotonic() + self._claim_every_s
-        self._claim_cursors = ["0-0"] * settings.partitions
+        self._claim_cursors: list[str] = []
         self._next_trim = 0.0
         self._next_heartbeat = 0.0
 
@@ -73,7 +76,7 @@ class Worker:
         self.stopping = True
 
     def run(self) -> Stats:
-        log.info("worker %s starting on %d partition(s)", self.name, self.settings.partitions)
+        log.info("worker %s starting", self.name)
         while not self.stopping:
             self.run_once()
         self._leave()
@@ -93,7 +96,7 @@ class Worker:
     def run_once(self) -> None:
         try:
             if not self._groups_ready:
-                streams.ensure_groups(self.client, self.settings.partitions)
+                self._adopt_layout(recreate_groups=True)
                 self._groups_ready = True
             handled = self._claim_if_due() or self._read_and_apply()
             self._upkeep()
@@ -112,7 +115,7 @@ class Worker:
         delay_s = self._backoff.next_delay_s()
         self.stats.reconnects += 1
         self._read_own = True
-        self._history = ["0"] * self.settings.partitions
+        self._history = ["0"] * self._streams
         log.warning("store unavailable (%s); retrying in %.2f s", exc, delay_s)
         deadline = time.monotonic() + delay_s
         while not self.stopping and time.monotonic() < deadline:
@@ -125,7 +128,7 @@ class Worker:
             # pending and is retried later through XAUTOCLAIM, which counts its deliveries, rather
             # than being re-read here in a hot loop.
             entries = streams.read(
-                self.client, self.name, s.partitions, s.worker_read_count, None, self._history
+                self.client, self.name, self._streams, s.worker_read_count, None, self._history
             )
             if not entries:
                 self._read_own = False
@@ -133,8 +136,14 @@ class Worker:
             for entry in entries:
                 self._history[entry.partition] = entry.entry_id
         else:
+            self._reads += 1
             entries = streams.read(
-                self.client, self.name, s.partitions, s.worker_read_count, s.worker_block_ms
+                self.client,
+                self.name,
+                self._streams,
+                s.worker_read_count,
+                s.worker_block_ms,
+                turn=self._reads,
             )
         self._apply(entries)
         return bool(entries)
@@ -143,7 +152,7 @@ class Worker:
         if time.monotonic() < self._next_claim:
             return False
         claimed: list[Entry] = []
-        for p in range(self.settings.partitions):
+        for p in range(self._streams):
             cursor, entries = streams.claim(
                 self.client,
                 self.name,
@@ -184,12 +193,27 @@ class Worker:
         now = time.monotonic()
         if now >= self._next_heartbeat:
             self._heartbeat()
+            self._adopt_layout()
             self._next_heartbeat = now + self.settings.heartbeat_ttl_s / 3
         if now >= self._next_trim:
-            for p in range(self.settings.partitions):
+            for p in range(self._streams):
                 streams.trim_acknowledged(self.client, p)
                 streams.forget_idle_consumers(self.client, p, IDLE_CONSUMER_MS)
             self._next_trim = now + self.settings.trim_interval_s
+
+    def _adopt_layout(self, recreate_groups: bool = False) -> None:
+        """Read every ingest stream of the partition layout, including ones added since the
+        last look (`lso partitions`); their groups start at id 0, so nothing is skipped."""
+        count = layout.load_sync(self.client, self.settings.partitions).streams
+        if count == self._streams and not recreate_groups:
+            return
+        streams.ensure_groups(self.client, count)
+        if self._streams:
+            log.info("partition layout changed: reading %d streams (was %d)", count, self._streams)
+        grown = max(count - self._streams, 0)
+        self._history = self._history[:count] + ["0"] * grown
+        self._claim_cursors = self._claim_cursors[:count] + ["0-0"] * grown
+        self._streams = count
 
     def _heartbeat(self) -> None:
         now_ms = int(time.time() * 1000)
@@ -204,11 +228,11 @@ class Worker:
         # Best effort: a store that is gone now is no reason to fail a clean stop.
         with contextlib.suppress(redis.RedisError):
             self.client.zrem(keys.WORKERS, self.name)
-            for p in range(self.settings.partitions):
+            for p in range(self._streams):
                 streams.trim_acknowledged(self.client, p)
 
 
-def is_alive(client: redis.Redis, settings: Settings, host: str | None = None) -> bool:
+def is_alive(client: SyncRedis, settings: Settings, host: str | None = None) -> bool:
     """True when a worker on `host` (default: this host) sent a heartbeat within the TTL."""
     prefix = f"{host or socket.gethostname()}:"
     since_ms = int(time.time() * 1000) - settings.heartbeat_ttl_s * 1000

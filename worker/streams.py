@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from shared import keys
+from shared.redis_client import SyncRedis, is_cluster
 from worker.applier import Entry
 
 log = logging.getLogger("lso.worker")
@@ -24,7 +25,7 @@ def _id_tuple(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def ensure_groups(client: redis.Redis, partitions: int) -> None:
+def ensure_groups(client: SyncRedis, partitions: int) -> None:
     """Create the consumer group on every stream, reading from the start (nothing is skipped)."""
     for p in range(partitions):
         try:
@@ -35,22 +36,46 @@ def ensure_groups(client: redis.Redis, partitions: int) -> None:
 
 
 def read(
-    client: redis.Redis,
+    client: SyncRedis,
     consumer: str,
     partitions: int,
     count: int,
     block_ms: int | None,
     history: Sequence[str] | None = None,
+    turn: int = 0,
 ) -> list[Entry]:
     """New entries, or with `history` (one id per partition) this consumer's own pending entries
-    after those ids: what it held when it lost its connection."""
+    after those ids: what it held when it lost its connection. On a cluster an idle read blocks
+    on partition `turn` mod `partitions` (callers pass a counter)."""
     streams = {keys.stream(p): (">" if history is None else history[p]) for p in range(partitions)}
-    reply = client.xreadgroup(keys.GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
-    partition_of = {keys.stream(p): p for p in range(partitions)}
+    if not is_cluster(client):
+        reply = client.xreadgroup(keys.GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
+        return _entries(reply)
+    # On a cluster one XREADGROUP reads streams of one hash slot only: read every partition without
+    # blocking (one pipeline, batched per node), and when all are empty block on one of them, in
+    # turn, for at most CLUSTER_BLOCK_MS: an idle worker polls, a busy one never waits.
+    pipe = client.pipeline(transaction=False)
+    for name, start in streams.items():
+        pipe.xreadgroup(keys.GROUP, consumer, {name: start}, count=count)
+    entries = [e for reply in pipe.execute() for e in _entries(reply)]
+    if entries or not block_ms or history is not None:
+        return entries
+    name = keys.stream(turn % partitions)
+    block = min(block_ms, CLUSTER_BLOCK_MS)
+    reply = client.xreadgroup(keys.GROUP, consumer, {name: ">"}, count=count, block=block)
+    return _entries(reply)
+
+
+# How long an idle worker on a cluster waits on one partition before polling all of them again:
+# the most a new entry of another partition waits while the worker is idle.
+CLUSTER_BLOCK_MS = 20
+
+
+def _entries(reply: Any) -> list[Entry]:
     entries = []
     items: Any = reply.items() if isinstance(reply, dict) else (reply or [])
     for stream_name, messages in items:
-        partition = partition_of[_id_str(stream_name)]
+        partition = keys.partition_of_stream(_id_str(stream_name))
         if isinstance(reply, dict) and messages and isinstance(messages[0], list):
             messages = messages[0]  # RESP3 nests the message list one level deeper than RESP2
         for message_id, fields in messages:
@@ -60,7 +85,7 @@ def read(
 
 
 def claim(
-    client: redis.Redis, consumer: str, partition: int, min_idle_ms: int, start: str, count: int
+    client: SyncRedis, consumer: str, partition: int, min_idle_ms: int, start: str, count: int
 ) -> tuple[str, list[Entry]]:
     """XAUTOCLAIM idle entries of dead or stuck consumers; returns (next cursor, entries)."""
     reply = client.xautoclaim(
@@ -76,7 +101,7 @@ def claim(
     return cursor, entries
 
 
-def delivery_counts(client: redis.Redis, consumer: str, entries: list[Entry]) -> dict[str, int]:
+def delivery_counts(client: SyncRedis, consumer: str, entries: list[Entry]) -> dict[str, int]:
     """How often each (claimed, hence now ours) entry has been delivered."""
     counts: dict[str, int] = {}
     by_partition: dict[int, list[Entry]] = {}
@@ -92,7 +117,7 @@ def delivery_counts(client: redis.Redis, consumer: str, entries: list[Entry]) ->
     return counts
 
 
-def trim_acknowledged(client: redis.Redis, partition: int) -> int:
+def trim_acknowledged(client: SyncRedis, partition: int) -> int:
     """Remove entries every consumer has acknowledged; never a pending or undelivered one."""
     name = keys.stream(partition)
     groups = client.xinfo_groups(name)
@@ -109,7 +134,7 @@ def trim_acknowledged(client: redis.Redis, partition: int) -> int:
     return int(client.xtrim(name, minid=floor, approximate=False))
 
 
-def forget_idle_consumers(client: redis.Redis, partition: int, idle_ms: int) -> None:
+def forget_idle_consumers(client: SyncRedis, partition: int, idle_ms: int) -> None:
     """Drop consumers (restarted workers) that own nothing and have been idle for long."""
     name = keys.stream(partition)
     for consumer in client.xinfo_consumers(name, keys.GROUP):

@@ -3,7 +3,11 @@
 from datetime import datetime
 from typing import Any, TypeVar
 
+import redis
 from fastapi.testclient import TestClient
+
+from shared import keys, layout
+from shared.settings import Settings
 
 T = TypeVar("T")
 
@@ -37,3 +41,16 @@ def middleware(api: TestClient, kind: type[T]) -> T:
     while not isinstance(layer, kind):
         layer = layer.app
     return layer
+
+
+def partition(client: redis.Redis, system_id: int) -> int:
+    """The partition of a registered system (shared/layout.py)."""
+    found = layout.load_sync(client, Settings().partitions).partition_of(system_id)
+    assert found is not None, f"system {system_id} is not registered"
+    return found
+
+
+def stream_entries(client: redis.Redis) -> int:
+    """Entries in every ingest stream."""
+    streams = layout.load_sync(client, Settings().partitions).streams
+    return sum(int(client.xlen(keys.stream(p))) for p in range(streams))

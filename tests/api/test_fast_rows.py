@@ -23,7 +23,7 @@ class _NoStore:
         return None
 
 
-INGESTOR = Ingestor(_NoStore(), SETTINGS)  # type: ignore[arg-type]
+INGESTOR = Ingestor(_NoStore(), SETTINGS, None)  # type: ignore[arg-type]
 
 timestamps = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),

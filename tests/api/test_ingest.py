@@ -17,7 +17,7 @@ from shared.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-INGESTOR = Ingestor(fakeredis.aioredis.FakeRedis(), Settings())
+INGESTOR = Ingestor(fakeredis.aioredis.FakeRedis(), Settings(), None)  # type: ignore[arg-type]
 
 
 offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))

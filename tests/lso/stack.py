@@ -14,9 +14,11 @@ from subprocess import Popen
 from typing import Any
 
 import redis
+import redis.cluster
 
 from lso.embedded import free_port
-from shared import keys
+from shared import keys, layout
+from shared.settings import Settings
 from tests.lso.conftest import Spawn
 from tests.lso.processes import wait_for
 from tests.servers import Server
@@ -27,11 +29,15 @@ AUTH_HEADERS = {"content-type": "application/json", "authorization": f"Bearer {A
 
 @dataclass
 class Stack:
+    """`server` is one store, or with LSO_REDIS_CLUSTER=1 in `env` a seed node of a cluster."""
+
     spawn: Spawn
     server: Server
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     api: Popen[bytes] | None = None
+    apis: list[Popen[bytes]] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
     workers: list[Popen[bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -44,12 +50,20 @@ class Stack:
             "LSO_ADMIN_TOKEN": ADMIN_TOKEN,
             **self.env,
         }
-        self.store = redis.Redis.from_url(self.server.url, socket_timeout=2)
+        self.store: redis.Redis | redis.cluster.RedisCluster
+        if self.env.get("LSO_REDIS_CLUSTER") == "1":
+            self.store = redis.cluster.RedisCluster.from_url(self.server.url, socket_timeout=2)
+        else:
+            self.store = redis.Redis.from_url(self.server.url, socket_timeout=2)
 
-    def start(self, workers: int) -> "Stack":
-        self.api = self.spawn("api", "--port", str(self.port), env=self.env)
+    def start(self, workers: int, apis: int = 1) -> "Stack":
+        """`apis` API processes, each on its own port (as replicas behind a load balancer)."""
+        self.ports = [self.port] + [free_port() for _ in range(apis - 1)]
+        self.apis = [self.spawn("api", "--port", str(p), env=self.env) for p in self.ports]
+        self.api = self.apis[0]
         self.workers = [self.start_worker() for _ in range(workers)]
-        wait_for(lambda: self.call("GET", "/readyz")[0] == 200, 30, "the API to be ready")
+        for port in self.ports:
+            wait_for(lambda p=port: self.call("GET", "/readyz", port=p)[0] == 200, 30, "the API")
         return self
 
     def start_worker(self) -> Popen[bytes]:
@@ -60,8 +74,10 @@ class Stack:
         self.workers[index].wait(10)
         self.workers[index] = self.start_worker()
 
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+    def call(
+        self, method: str, path: str, body: Any = None, port: int | None = None, **headers: str
+    ) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=10)
         try:
             payload = None if body is None else json.dumps(body).encode()
             conn.request(method, path, payload, {**AUTH_HEADERS, **headers})
@@ -75,9 +91,21 @@ class Stack:
         assert status in (200, 201), system
         return int(system["system_id"])
 
+    def layout(self) -> layout.Layout:
+        initial = int(self.env.get("LSO_PARTITIONS", Settings.model_fields["partitions"].default))
+        return layout.load_sync(self.store, initial)
+
+    def partition(self, system_id: int) -> int:
+        found = self.layout().partition_of(system_id)
+        assert found is not None, f"system {system_id} is not registered"
+        return found
+
     def backlog(self) -> int:
-        stats = self.store.hgetall(keys.partition_stats(0))
-        return int(stats.get(b"events_in", 0)) - int(stats.get(b"events_out", 0))
+        total = 0
+        for p in range(self.layout().streams):
+            stats: dict[bytes, bytes] = self.store.hgetall(keys.partition_stats(p))  # type: ignore[assignment]
+            total += int(stats.get(b"events_in", 0)) - int(stats.get(b"events_out", 0))
+        return total
 
     def drained(self, timeout_s: float = 120) -> float:
         """Wait until every appended event is applied; returns how long that took."""
@@ -116,9 +144,11 @@ class Client(threading.Thread):
         sizes: list[int],
         max_wait_s: float = 0.5,
         pause_s: float = 0.0,
+        port: int | None = None,
     ) -> None:
         super().__init__(daemon=True)
         self.stack, self.system_id, self.sizes = stack, system_id, sizes
+        self.port = port or stack.port
         self.max_wait_s, self.pause_s = max_wait_s, pause_s
         self.batches: list[Batch] = []
         self.statuses: Counter[int] = Counter()  # 0: connection failure
@@ -134,7 +164,7 @@ class Client(threading.Thread):
             body = json.dumps({"events": batch.events}).encode()
             while not self.stopping:
                 try:
-                    conn = conn or http.client.HTTPConnection("127.0.0.1", self.stack.port, 10)
+                    conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, 10)
                     conn.request(
                         "POST",
                         f"/systems/{self.system_id}/events",
@@ -182,10 +212,12 @@ def events(n: int, run_id: str, seed: int) -> list[dict[str, Any]]:
     ]
 
 
-def raw_events_by_run(store: redis.Redis, system_id: int) -> Counter[str]:
+def raw_events_by_run(stack: Stack, system_id: int) -> Counter[str]:
     """How many raw events of each run_id (= batch key) the store holds for the system."""
     found: Counter[str] = Counter()
-    for member in store.zrange(keys.raw_events(0, system_id), 0, -1):
+    key = keys.raw_events(stack.partition(system_id), system_id)
+    members: list[bytes] = stack.store.zrange(key, 0, -1)  # type: ignore[assignment]
+    for member in members:
         for row in json.loads(member)[1]:
             found[row[5]] += 1
     return found

@@ -62,7 +62,7 @@ def test_workers_killed_every_half_second_lose_and_double_count_nothing(
     assert len(client.acked) == len(sizes) and sent >= 20_000
     assert kills >= 12
     assert (health["total"], health["errors"]) == (sent, sum(b.errors for b in client.acked))
-    assert sum(raw_events_by_run(stack.store, sid).values()) == sent
+    assert sum(raw_events_by_run(stack, sid).values()) == sent
 
 
 def store_crash_mid_ingest(stack: Stack, sid: int, down_s: float) -> tuple[list[Client], float]:
@@ -93,7 +93,7 @@ def test_a_store_crash_keeps_every_batch_acknowledged_before_the_last_fsync(
     clients, killed_at = store_crash_mid_ingest(stack, sid, down_s=2.0)
     stack.drained()
 
-    present = raw_events_by_run(stack.store, sid)
+    present = raw_events_by_run(stack, sid)
     acked = [b for c in clients for b in c.acked]
     # AOF `everysec`: what was acknowledged more than the fsync interval (plus slack) before the
     # crash was on disk and must be there; the last moment's batches may be lost.
@@ -122,7 +122,7 @@ def test_clients_retrying_with_idempotency_keys_through_an_outage_count_exactly(
 
     acked = [b for c in clients for b in c.acked]
     unfinished = [b for c in clients for b in c.batches if b.acked_at is None]
-    present = raw_events_by_run(stack.store, sid)
+    present = raw_events_by_run(stack, sid)
     health = stack.health(sid)
     statuses = sum((c.statuses for c in clients), start=type(clients[0].statuses)())
     report("durable retries", batches_acked=len(acked), events_counted=health["total"],

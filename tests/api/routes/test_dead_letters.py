@@ -7,7 +7,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from shared import keys
-from tests.api.helpers import event, post_events, register
+from tests.api.helpers import event, partition, post_events, register
 from tests.conftest import Clock
 from worker.consumer import Stats
 
@@ -16,11 +16,12 @@ def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
     api: TestClient, clock: Clock, client: redis.Redis, drain: Callable[..., Stats]
 ) -> None:
     sid = register(api)
-    client.set(keys.raw_events(0, sid), "in the way")  # every apply of this system fails
+    p = partition(client, sid)
+    client.set(keys.raw_events(p, sid), "in the way")  # every apply of this system fails
     post_events(api, sid, [event(clock.now, status="error"), event(clock.now)])
-    client.xadd(keys.stream(0), {"v": "9", "junk": "x"})  # undecodable
+    client.xadd(keys.stream(p), {"v": "9", "junk": "x"})  # undecodable
     deadline = time.monotonic() + 10
-    while client.xlen(keys.dead_letters(0)) < 2:  # the failing one waits to be idle and reclaimed
+    while client.xlen(keys.dead_letters(p)) < 2:  # the failing one waits to be idle and reclaimed
         assert time.monotonic() < deadline
         drain(claim_idle_ms=100, max_deliveries=1)
         time.sleep(0.05)
@@ -31,7 +32,7 @@ def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
     assert by_kind[sid]["events"] == 2 and "delivered" in by_kind[sid]["error"]
     assert by_kind[None]["error"].startswith("undecodable")
 
-    client.delete(keys.raw_events(0, sid))  # the cause is fixed
+    client.delete(keys.raw_events(p, sid))  # the cause is fixed
     replay = api.post("/admin/dead-letters/replay", json={"ids": [by_kind[sid]["id"]]})
     assert replay.json() == {"replayed": 1}
     drain()

@@ -11,13 +11,13 @@ import redis
 from fastapi.testclient import TestClient
 
 from shared import keys
-from tests.api.helpers import event, post_events, register
+from tests.api.helpers import event, partition, post_events, register, stream_entries
 from tests.conftest import Clock
 from worker.consumer import Stats
 
 
 def stored(client: redis.Redis) -> int:
-    return int(client.xlen(keys.stream(0))) if client.exists(keys.stream(0)) else 0
+    return stream_entries(client)
 
 
 def test_a_valid_batch_is_one_stream_entry_and_202_names_the_count(
@@ -30,7 +30,7 @@ def test_a_valid_batch_is_one_stream_entry_and_202_names_the_count(
 
     assert (response.status_code, response.json()) == (202, {"accepted": 10})
     assert stored(client) == 1
-    stats = client.hgetall(keys.partition_stats(0))
+    stats = client.hgetall(keys.partition_stats(partition(client, sid)))
     assert stats[b"events_in"] == b"10"
 
 

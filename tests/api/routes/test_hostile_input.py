@@ -7,8 +7,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
-from tests.api.helpers import event, register
+from tests.api.helpers import event, register, stream_entries
 from tests.conftest import Clock
 
 JSON = {"content-type": "application/json"}
@@ -62,7 +61,7 @@ def test_edge_values_are_accepted_or_rejected_cleanly(
     response = api.post(f"/systems/{sid}/events", content=body.encode(), headers=JSON)
     assert response.status_code == status, response.text
     if status == 422:
-        assert not client.exists(keys.stream(0)) or client.xlen(keys.stream(0)) == 0
+        assert stream_entries(client) == 0
 
 
 def test_duplicate_keys_take_the_last_value(api: TestClient, clock: Clock) -> None:
@@ -89,7 +88,7 @@ def test_a_million_tiny_events_are_refused_without_being_stored(
     ]
     twice = b'{"events": [' + b",".join([b"{}"] * 2_000_000) + b"]}"
     assert api.post(f"/systems/{sid}/events", content=twice, headers=JSON).status_code == 413
-    assert not client.exists(keys.stream(0))
+    assert stream_entries(client) == 0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,119 @@
+"""Drain scaling: events/s applied by 1, 2 and 4 `lso worker` processes, on one Valkey server and
+on a 3-master Valkey cluster (lso/cluster.py), from the same pre-filled backlog.
+
+    .venv/bin/python -m bench.scaling [--events 300000] [--systems 24] [--workers 1,2,4]
+
+Each round appends `--events` events (100 per batch, one stream entry per batch, as the API does)
+for `--systems` systems spread over LSO_PARTITIONS=12 partitions, then starts the workers and
+times from the first applied entry until every partition's `events_out` equals its `events_in`.
+Everything (store nodes, workers, this process) shares the machine's cores.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+import redis.cluster
+
+from bench.procs import spawn, stop
+from bench.scratch import fill
+from lso.cluster import EmbeddedCluster
+from lso.embedded import EmbeddedValkey
+from shared import keys, layout
+
+PARTITIONS = 12
+BATCH = 100
+Client = redis.Redis | redis.cluster.RedisCluster
+
+
+@contextmanager
+def store(kind: str, work_dir: Path) -> Iterator[tuple[dict[str, str], Client]]:
+    """(env for `lso worker`, client) of a fresh single server or 3-master cluster."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSO_")}
+    env.update(LSO_PARTITIONS=str(PARTITIONS), LSO_LOG_LEVEL="WARNING")
+    server: EmbeddedValkey | EmbeddedCluster
+    client: Client
+    if kind == "cluster":
+        server = EmbeddedCluster(work_dir / "cluster", masters=3)
+        env.update(LSO_REDIS_URL=server.start(env), LSO_REDIS_CLUSTER="1")
+        client = redis.cluster.RedisCluster.from_url(env["LSO_REDIS_URL"], protocol=3)
+    else:
+        server = EmbeddedValkey(work_dir / "single")
+        env.update(LSO_REDIS_URL=server.start(env))
+        client = redis.Redis.from_url(env["LSO_REDIS_URL"], protocol=3)
+    try:
+        yield env, client
+    finally:
+        client.close()
+        server.stop()
+
+
+def counts(client: Client) -> tuple[int, int]:
+    """(events_in, events_out) over every partition."""
+    total_in = total_out = 0
+    for p in range(PARTITIONS):
+        stats: dict[bytes, bytes] = client.hgetall(keys.partition_stats(p))  # type: ignore[assignment]
+        total_in += int(stats.get(b"events_in", 0))
+        total_out += int(stats.get(b"events_out", 0))
+    return total_in, total_out
+
+
+def round_events_s(
+    env: dict[str, str], client: Client, workers: int, args: argparse.Namespace
+) -> float:
+    batches_per_system = args.events // BATCH // args.systems
+    for sid in range(1, args.systems + 1):
+        fill(client, batches_per_system, BATCH, 60_000, system_id=sid, partition=sid % PARTITIONS)
+    target, first_out = counts(client)
+    argv = [sys.executable, "-m", "lso.cli", "worker"]
+    procs = [spawn(argv, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
+    try:
+        deadline = time.monotonic() + args.timeout_s
+        while counts(client)[1] == first_out:
+            if time.monotonic() > deadline:
+                raise SystemExit("the workers applied nothing")
+            time.sleep(0.002)
+        start = time.monotonic()
+        while (done := counts(client)[1]) < target:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"not drained in {args.timeout_s} s")
+            time.sleep(0.01)
+        elapsed = time.monotonic() - start
+    finally:
+        for proc in procs:
+            stop(proc, "worker", 15.0)
+    return (done - first_out) / elapsed
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--events", type=int, default=300_000, help="events per round")
+    p.add_argument("--systems", type=int, default=24)
+    p.add_argument("--workers", default="1,2,4")
+    p.add_argument("--stores", default="single,cluster")
+    p.add_argument("--timeout-s", type=float, default=300.0)
+    args = p.parse_args()
+    counts_of_workers = [int(w) for w in args.workers.split(",")]
+    print(f"machine: {os.cpu_count()} cores; {args.events} events per round, "
+          f"{args.systems} systems, {PARTITIONS} partitions")  # fmt: skip
+    print("| store | workers | events/s | per worker |\n|---|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.stores.split(","):
+            with store(kind, Path(tmp)) as (env, client):
+                layout.load_sync(client, PARTITIONS)
+                for workers in counts_of_workers:
+                    rate = round_events_s(env, client, workers, args)
+                    label = "1 server" if kind == "single" else "3-master cluster"
+                    print(f"| {label} | {workers} | {rate:,.0f} | {rate / workers:,.0f} |",
+                          flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
