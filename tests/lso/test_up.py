@@ -96,3 +96,28 @@ def test_a_second_lso_up_on_the_same_data_dir_is_refused(spawn: Spawn, tmp_path:
     assert second.wait(30) != 0
     assert "already using" in output(second)
     assert first.poll() is None
+
+
+@pytest.mark.cluster
+def test_lso_up_with_an_embedded_cluster_serves_and_keeps_data_across_restarts(
+    spawn: Spawn, tmp_path: Path
+) -> None:
+    port, data_dir = free_port(), tmp_path / "data"
+    argv = ("up", "--port", str(port), "--cluster", "3", "--data-dir", str(data_dir))
+    up = spawn(*argv, env={})
+    wait_for(lambda: ready(port), 60, "lso up --cluster to be ready")
+    admin = (data_dir / "admin-token").read_text().strip()
+    status, system = call(port, "POST", "/systems", {"name": "on-a-cluster"}, admin)
+    assert status == 201
+    sid, ingest = system["system_id"], system["ingest_key"]["token"]
+    ts = datetime.now(UTC).isoformat()
+    events = [{"ts": ts, "event_type": "load", "status": "ok", "latency_ms": 3} for _ in range(50)]
+    assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest)[0] == 202
+    wait_for(lambda: health_total(port, sid, admin) == 50, 30, "the events in /health")
+    assert stop(up) == 0, output(up)
+
+    again = spawn(*argv, env={})
+    wait_for(lambda: ready(port), 60, "the restarted cluster to be ready")
+    assert health_total(port, sid, admin) == 50
+    assert stop(again) == 0, output(again)
+    assert len(list((data_dir / "cluster").glob("node-*/nodes.conf"))) == 3

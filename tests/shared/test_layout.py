@@ -1,4 +1,4 @@
-"""The partition layout: epochs of partition counts, and the atomic change (shared/lua/layout.lua)."""
+"""The partition layout: epochs of partition counts, and their atomic change (layout.lua)."""
 
 import redis
 
