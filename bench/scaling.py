@@ -1,7 +1,7 @@
 """Drain scaling: events/s applied by 1, 2 and 4 `lso worker` processes, on one Valkey server and
 on a 3-master Valkey cluster (lso/cluster.py), from the same pre-filled backlog.
 
-    .venv/bin/python -m bench.scaling [--events 300000] [--systems 24] [--workers 1,2,4]
+    .venv/bin/python -m bench.scaling [--events 300000] [--systems 24] [--workers 1,2,4] [--runs 3]
 
 Each round appends `--events` events (100 per batch, one stream entry per batch, as the API does)
 for `--systems` systems spread over LSO_PARTITIONS=12 partitions, then starts the workers and
@@ -11,6 +11,7 @@ Everything (store nodes, workers, this process) shares the machine's cores.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,20 +100,25 @@ def main() -> None:
     p.add_argument("--workers", default="1,2,4")
     p.add_argument("--stores", default="single,cluster")
     p.add_argument("--timeout-s", type=float, default=300.0)
+    p.add_argument("--runs", type=int, default=3, help="rounds per cell; the median is shown")
     args = p.parse_args()
     counts_of_workers = [int(w) for w in args.workers.split(",")]
     print(f"machine: {os.cpu_count()} cores; {args.events} events per round, "
           f"{args.systems} systems, {PARTITIONS} partitions")  # fmt: skip
-    print("| store | workers | events/s | per worker |\n|---|---:|---:|---:|")
+    print("| store | workers | events/s (median) | min–max | per worker |")
+    print("|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
             with store(kind, Path(tmp)) as (env, client):
                 layout.load_sync(client, PARTITIONS)
                 for workers in counts_of_workers:
-                    rate = round_events_s(env, client, workers, args)
+                    rates = sorted(
+                        round_events_s(env, client, workers, args) for _ in range(args.runs)
+                    )
+                    rate = statistics.median(rates)
                     label = "1 server" if kind == "single" else "3-master cluster"
-                    print(f"| {label} | {workers} | {rate:,.0f} | {rate / workers:,.0f} |",
-                          flush=True)  # fmt: skip
+                    print(f"| {label} | {workers} | {rate:,.0f} | {rates[0]:,.0f}–{rates[-1]:,.0f} "
+                          f"| {rate / workers:,.0f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

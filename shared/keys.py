@@ -89,3 +89,65 @@ def run(partition: int, system_id: int, run_id: str) -> str:
 def auth_failures(address: str) -> str:
     """Failed authentications of one client address in the current minute."""
     return f"{PREFIX}:authfail:{address}"
+
+
+# -- health transitions and notifications (worker/jobs/) -------------------------------------------
+
+CHANNELS = f"{PREFIX}:{{reg}}:channels"  # channel id -> channel JSON (system_id null: global)
+CHANNEL_SEQ = f"{PREFIX}:{{reg}}:channel_seq"
+
+# rq's own keys (RQ_KEY_PREFIX): one hash tag, so all of rq lives in one slot of a cluster.
+RQ_PREFIX = f"{PREFIX}:{{jobs}}:rq"
+
+
+def tick(job: str, period: int) -> str:
+    """Marker that the periodic `job` of `period` (its start, in its own units) was enqueued."""
+    return f"{PREFIX}:{{jobs}}:tick:{job}:{period}"
+
+
+def verdict(partition: int, system_id: int) -> str:
+    """Hash: the last evaluated verdict (`verdict`, `reason`, `since_ms`, `evaluated_ms`) and the
+    last one notified (`notified`, `notified_ms`)."""
+    return f"{_tag(partition)}:verdict:{system_id}"
+
+
+def transitions(partition: int, system_id: int) -> str:
+    """Stream of verdict changes (`from`, `to`, `reason`, `at`), newest kept."""
+    return f"{_tag(partition)}:transitions:{system_id}"
+
+
+def outbox(partition: int) -> str:
+    """Sorted set: systems whose notified verdict may be behind, scored by when to look (ms)."""
+    return f"{_tag(partition)}:outbox"
+
+
+def dirty(partition: int) -> str:
+    """Sorted set: systems with newly applied events since their last evaluation (ms)."""
+    return f"{_tag(partition)}:dirty"
+
+
+def deliveries(partition: int, system_id: int) -> str:
+    """Hash: delivery id -> delivery JSON (one notification to one channel, and its attempts)."""
+    return f"{_tag(partition)}:deliveries:{system_id}"
+
+
+def delivery_index(partition: int, system_id: int) -> str:
+    """Sorted set: delivery id -> created ms (newest kept)."""
+    return f"{_tag(partition)}:delivery_index:{system_id}"
+
+
+def mute(partition: int, system_id: int) -> str:
+    """String: muted until this ms (the key expires then)."""
+    return f"{_tag(partition)}:mute:{system_id}"
+
+
+def deleted(partition: int, system_id: int) -> str:
+    """Tombstone of a deleted system: its late stream entries are dropped, not applied."""
+    return f"{_tag(partition)}:deleted:{system_id}"
+
+
+def system_pattern(partition: int, system_id: int) -> list[str]:
+    """SCAN patterns matching every key of one system's data (the purge)."""
+    tag = _tag(partition)
+    kinds = ("c", "eid", "idem", "run")
+    return [f"{tag}:{kind}:{system_id}:*" for kind in kinds]

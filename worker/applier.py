@@ -141,6 +141,10 @@ class RedisApplier:
         if status == 2:  # the Idempotency-Key was seen before: acknowledged, nothing added
             results[group[0][0]] = Result(Outcome.APPLIED, 0)
             return []
+        if status == 3:  # the system was deleted: acknowledged and dropped
+            for i, _ in group:
+                results[i] = Result(Outcome.APPLIED, 0)
+            return []
         skipped = Counter(_owners(group, rest)) if rest else Counter()
         for position, (i, batch) in enumerate(group):
             results[i] = Result(Outcome.APPLIED, len(batch.events) - skipped[position])

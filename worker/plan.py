@@ -159,7 +159,7 @@ class ApplyPlan:
 
 
 class _Keys:
-    """KEYS of one script call: the fixed four, then every other key once, in first-use order."""
+    """KEYS of one script call: the fixed six, then every other key once, in first-use order."""
 
     def __init__(self, partition: int, system_id: int) -> None:
         self.partition, self.system_id = partition, system_id
@@ -168,6 +168,8 @@ class _Keys:
             keys.raw_events(partition, system_id),
             keys.system_meta(partition, system_id),
             keys.partition_stats(partition),
+            keys.dirty(partition),
+            keys.deleted(partition, system_id),
         ]
         self._positions: dict[str, int] = {}
 
@@ -279,7 +281,7 @@ def plan_apply(
         batch_guard,
         kl.position(keys.runs(partition, sid)) if with_runs else 0,
         settings.counter_retention_s,
-        orjson.dumps({"c": [[pos, at] for pos, at in expiries.items()], "k": body}),
+        orjson.dumps({"s": sid, "c": [[pos, at] for pos, at in expiries.items()], "k": body}),
         *tail,
     ]
     return ApplyPlan(keys=kl.list, args=args)

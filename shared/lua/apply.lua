@@ -7,14 +7,16 @@
 -- either nothing done (the entries stay pending and are delivered again) or everything done.
 --
 -- KEYS: 1 stream, 2 raw events zset, 3 system meta hash, 4 partition stats hash,
---       5.. counter containers, dedupe markers, the Idempotency-Key marker, the runs index and
+--       5 the partition's dirty set (systems to evaluate), 6 the system's deletion tombstone,
+--       7.. counter containers, dedupe markers, the Idempotency-Key marker, the runs index and
 --       run summaries (referenced by index in the plan)
 -- ARGV: 1 group, 2 event count of the entries, 3 raw cutoff ms, 4 raw ttl ms, 5 dedupe ttl s,
 --       6 batch guard key index (the Idempotency-Key marker of a single entry; 0: none),
 --       7 runs index key index (0: no runs), 8 run retention s,
 --       9 the plan as JSON (one argument: packing thousands of values into one string is far
 --          cheaper for the client and the server than passing them one by one):
---          {"c": [[key index, expire-at unix s], ...],
+--          {"s": system id,
+--           "c": [[key index, expire-at unix s], ...],
 --           "k": [[guard key index (0: unconditional; else a dedupe marker that must not exist),
 --                  newest ts ms, newest error ts ms (0: none), newest error's raw member,
 --                  ARGV index of the first raw score, ARGV index of the last raw member,
@@ -25,7 +27,8 @@
 --       10 number of entries n, 11..10+n their ids, then the raw events as score, member pairs
 -- Returns {1, skipped guarded contributions (1-based)...} when applied; {0, stale entries
 -- (1-based)...} when some entries were no longer pending (nothing was written); {2} when the
--- batch's Idempotency-Key was applied before (acknowledged and counted out, nothing else).
+-- batch's Idempotency-Key was applied before (acknowledged and counted out, nothing else);
+-- {3} when the system was deleted (acknowledged and counted out, its data not recreated).
 --
 -- A runtime error inside a script does NOT undo the writes made before it, so every key is
 -- type-checked before the first write: a wrong-typed key fails the whole call untouched (the entries
@@ -44,7 +47,7 @@ local function expect(index, wanted)
     return redis.error_reply('WRONGTYPE ' .. KEYS[index] .. ' is a ' .. t .. ', expected ' .. wanted)
   end
 end
-local bad = expect(2, 'zset') or expect(3, 'hash') or expect(4, 'hash')
+local bad = expect(2, 'zset') or expect(3, 'hash') or expect(4, 'hash') or expect(5, 'zset')
 if batch_guard ~= 0 then bad = bad or expect(batch_guard, 'string') end
 if runs_index ~= 0 then bad = bad or expect(runs_index, 'zset') end
 for _, c in ipairs(plan.c) do bad = bad or expect(c[1], 'hash') end
@@ -62,7 +65,9 @@ end
 if #stale > 1 then return stale end
 redis.call('XACK', KEYS[1], group, unpack(ARGV, 11, 10 + n_entries))
 redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[2])
+if redis.call('EXISTS', KEYS[6]) == 1 then return {3} end
 redis.call('HINCRBY', KEYS[3], 'v', 1)  -- the data version: api/health_memo.py
+redis.call('ZADD', KEYS[5], 'NX', 0, plan.s)  -- worker/jobs/evaluate.py looks at it soon
 if batch_guard ~= 0 and not redis.call('SET', KEYS[batch_guard], '1', 'NX', 'EX', ARGV[5]) then
   return {2}
 end
