@@ -11,10 +11,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Request
 
 from api.auth import Authenticator
+from api.channels import Channels
 from api.dead_letters import DeadLetters
 from api.health_read import HealthReader
 from api.history import HistoryReader
 from api.ingest import Ingestor
+from api.jobs import Jobs
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
@@ -53,6 +55,8 @@ RunsDep = Annotated[Runs, _state("runs", Runs)]
 ReadinessDep = Annotated[Readiness, _state("readiness", Readiness)]
 DeadLettersDep = Annotated[DeadLetters, _state("dead_letters", DeadLetters)]
 AuthenticatorDep = Annotated[Authenticator, _state("authenticator", Authenticator)]
+ChannelsDep = Annotated[Channels, _state("channels", Channels)]
+JobsDep = Annotated[Jobs, _state("jobs", Jobs)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

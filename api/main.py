@@ -12,22 +12,26 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.auth import Authenticator
+from api.channels import Channels
 from api.dead_letters import DeadLetters
 from api.health_memo import HealthMemo
 from api.health_read import HealthReader
 from api.history import HistoryReader
 from api.ingest import Ingestor
 from api.ingest_fast_path import IngestFastPath
+from api.jobs import Jobs
 from api.partitions import Partitions
 from api.raw_events import RawEvents
 from api.readiness import Readiness
 from api.registry import Registry
 from api.request_ids import RequestIdMiddleware
 from api.routes import (
+    channels,
     dead_letters,
     events,
     health,
     keys,
+    notifications,
     policies,
     probes,
     rate_limits,
@@ -66,11 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         app.state.readiness = Readiness(client, settings, partitions)
         app.state.dead_letters = DeadLetters(client, settings, partitions)
+        app.state.channels = Channels(client, partitions, settings.allow_private_webhooks)
+        app.state.jobs = Jobs(settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,
         # because parsed batches in flight otherwise trigger costly full collections.
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         yield
+        app.state.jobs.close()
         await client.aclose()
 
     app = FastAPI(
@@ -97,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-ID"],
         )  # fmt: skip
     for module in (
-        systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters
+        systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
+        channels, notifications,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

@@ -84,6 +84,23 @@ class Registry:
         meta = keys.system_meta(await self._partitions.of(system_id), system_id)
         await self._client.hincrby(meta, "v", 1)
 
+    async def delete(self, system_id: int) -> tuple[System, int] | None:
+        """Unregister the system; returns it and its partition (None: unknown). Its tombstone is
+        written first, so entries still in its stream are dropped rather than applied again."""
+        system = await self.get(system_id)
+        if system is None:
+            return None
+        partition = await self._partitions.of(system_id)
+        await self._client.set(keys.deleted(partition, system_id), int(time.time() * 1000))
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hdel(keys.REGISTRY_SYSTEMS, str(system_id))
+        pipe.hdel(keys.REGISTRY_BY_NAME, system.name)
+        pipe.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        pipe.hdel(keys.REGISTRY_POLICIES, str(system_id))
+        await pipe.execute()
+        self._known.pop(system_id, None)
+        return system, partition
+
     async def rate_limit(self, system_id: int) -> float | None:
         """The system's own limit (None: the default applies)."""
         value = await self._client.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))

@@ -1,4 +1,5 @@
-"""The `lso` command: `lso up` (everything), `lso api`, `lso worker`, `lso partitions`."""
+"""The `lso` command: `lso up` (everything), and its parts: `lso api`, `lso worker`, `lso jobs`;
+`lso partitions` shows or changes the partition layout."""
 
 import argparse
 import logging
@@ -23,6 +24,7 @@ def _up(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         api_processes=args.api_processes,
+        job_processes=args.job_processes,
         data_dir=Path(args.data_dir),
         cluster_masters=args.cluster,
         grace_s=get_settings().shutdown_grace_s,
@@ -84,6 +86,12 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from worker.jobs.runner import run
+
+    return run(burst=args.burst)
+
+
 def _partitions(args: argparse.Namespace) -> int:
     from shared import layout
     from shared.redis_client import sync_client
@@ -110,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8000)
     up.add_argument("--workers", type=int, default=2, help="stream worker processes")
     up.add_argument("--api-processes", type=int, default=1, help="uvicorn worker processes")
+    up.add_argument(
+        "--job-processes", type=int, default=2, help="`lso jobs` processes (notifications etc.)"
+    )
     up.add_argument("--data-dir", default="./.lso", help="embedded store's data directory")
     up.add_argument(
         "--cluster",
@@ -132,6 +143,12 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 0 if a worker on this host is alive, else 1"
     )
     worker.set_defaults(run=_worker)
+
+    jobs = sub.add_parser(
+        "jobs", help="run one background-jobs worker: evaluation, notifications, retention"
+    )
+    jobs.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    jobs.set_defaults(run=_jobs)
 
     partitions = sub.add_parser(
         "partitions",

@@ -48,6 +48,7 @@ class UpOptions:
     data_dir: Path
     grace_s: float
     cluster_masters: int = 0
+    job_processes: int = 2
 
 
 class Supervisor:
@@ -71,7 +72,13 @@ class Supervisor:
                     str(options.api_processes),
                 ],
             )
-        ] + [Child(f"worker-{i + 1}", [*lso, "worker"]) for i in range(options.workers)]
+        ]
+        self.children += [
+            Child(f"worker-{i + 1}", [*lso, "worker"]) for i in range(options.workers)
+        ]
+        self.children += [
+            Child(f"jobs-{i + 1}", [*lso, "jobs"]) for i in range(options.job_processes)
+        ]
         self.store: EmbeddedValkey | EmbeddedCluster | None = None
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -97,10 +104,11 @@ class Supervisor:
             for child in self.children:
                 self._start(child)
             log.info(
-                "LSO is up: API on http://%s:%d (docs at /docs), %d worker(s)",
+                "LSO is up: API on http://%s:%d (docs at /docs), %d worker(s), %d jobs process(es)",
                 self.options.host,
                 self.options.port,
                 self.options.workers,
+                self.options.job_processes,
             )
             return self._watch()
         finally:

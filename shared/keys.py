@@ -136,6 +136,11 @@ def delivery_index(partition: int, system_id: int) -> str:
     return f"{_tag(partition)}:delivery_index:{system_id}"
 
 
+def undelivered(partition: int) -> str:
+    """Sorted set: `<system id>:<delivery id>` of deliveries not final, scored by creation ms."""
+    return f"{_tag(partition)}:undelivered"
+
+
 def mute(partition: int, system_id: int) -> str:
     """String: muted until this ms (the key expires then)."""
     return f"{_tag(partition)}:mute:{system_id}"

@@ -123,6 +123,31 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins allowed by CORS (empty: CORS off)."
     )
 
+    evaluate_interval_s: float = Field(
+        1.0, gt=0, le=60, description="How often systems with new events are evaluated (jobs)."
+    )
+    sweep_interval_s: int = Field(
+        15, ge=1, description="How often every system is evaluated, silent ones included (jobs)."
+    )
+    notify_min_interval_s: int = Field(
+        120, ge=0, description="Least time between two notifications of one system (flapping)."
+    )
+    notify_max_attempts: int = Field(
+        6, ge=1, le=20, description="Delivery attempts of a notification before it fails."
+    )
+    notify_retry_base_s: int = Field(
+        2, ge=1, description="First retry delay of a notification; doubled each retry."
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Time limit of one notification request."
+    )
+    allow_private_webhooks: bool = Field(
+        False, description="Let channels send to loopback and private addresses (SSRF guard off)."
+    )
+    retention_interval_s: int = Field(
+        300, ge=1, description="How often the retention job trims old data (jobs)."
+    )
+
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")

@@ -3,10 +3,17 @@ from fastapi.responses import JSONResponse
 
 from api import auth
 from api.auth import CallerDep
-from api.deps import AuthenticatorDep, RegistryDep, SettingsDep, SystemId
+from api.deps import (
+    AuthenticatorDep,
+    ChannelsDep,
+    JobsDep,
+    RegistryDep,
+    SettingsDep,
+    SystemId,
+)
 from api.routes.policies import resolve
 from api.schemas.keys import NewKey, SystemCreated
-from api.schemas.systems import System, SystemCreate, SystemList
+from api.schemas.systems import System, SystemCreate, SystemDeleted, SystemList
 
 router = APIRouter(prefix="/systems", tags=["systems"])
 
@@ -55,3 +62,33 @@ async def read_system(system_id: SystemId, caller: CallerDep, registry: Registry
     if system is None:
         raise HTTPException(404, f"system {system_id} not found")
     return system
+
+
+@router.delete(
+    "/{system_id}",
+    status_code=202,
+    response_model=SystemDeleted,
+    responses={404: {"description": "Unknown system"}},
+)
+async def delete_system(
+    system_id: SystemId,
+    caller: CallerDep,
+    registry: RegistryDep,
+    authenticator: AuthenticatorDep,
+    channels: ChannelsDep,
+    jobs: JobsDep,
+) -> SystemDeleted:
+    """Delete a system (admin): it is gone from the API at once (404), its keys and channels are
+    revoked, and a job removes its data. Events still queued for it are dropped. Its name is free
+    again; its id is never reused."""
+    auth.admin(caller)
+    deleted = await registry.delete(system_id)
+    if deleted is None:
+        raise HTTPException(404, f"system {system_id} not found")
+    system, partition = deleted
+    for key in await authenticator.store.for_system(system_id):
+        if key.systems == [system_id]:
+            await authenticator.store.revoke(system_id, key.key_id)
+    await channels.delete_all_of(system_id)
+    job_id = await jobs.purge(partition, system_id)
+    return SystemDeleted(system_id=system_id, name=system.name, purge_job=job_id)

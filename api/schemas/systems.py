@@ -27,3 +27,9 @@ class System(BaseModel):
 
 class SystemList(BaseModel):
     systems: list[System]
+
+
+class SystemDeleted(BaseModel):
+    system_id: int
+    name: str
+    purge_job: str = Field(description="Id of the job removing the system's data")

@@ -1,0 +1,109 @@
+"""Notification channels: per system (`/systems/{id}/channels`) and global (`/channels`)."""
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response
+
+from api import auth
+from api.auth import CallerDep
+from api.deps import ChannelsDep, RegistryDep, SystemId
+from api.schemas.notifications import ChannelCreate, ChannelCreated, ChannelInfo, ChannelList
+from shared.channels import Channel, UnsafeUrl
+
+router = APIRouter(tags=["notifications"])
+
+_UNSAFE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid body, or a URL that must not be called"}
+}
+
+
+async def _create(channels: ChannelsDep, system_id: int | None, body: ChannelCreate) -> Channel:
+    url = str(body.url)
+    try:
+        await channels.check(url)
+    except UnsafeUrl as exc:
+        raise HTTPException(
+            422, [{"type": "value_error", "loc": ["body", "url"], "msg": str(exc)}]
+        ) from exc
+    return await channels.create(system_id, body.kind, url, body.notify_on, body.name)
+
+
+def _info(channel: Channel) -> ChannelInfo:
+    return ChannelInfo.model_validate(channel.model_dump(exclude={"secret"}))
+
+
+@router.post(
+    "/systems/{system_id}/channels",
+    status_code=201,
+    response_model=ChannelCreated,
+    responses={404: {"description": "Unknown system"}, **_UNSAFE},
+)
+async def create_channel(
+    system_id: SystemId,
+    body: ChannelCreate,
+    caller: CallerDep,
+    registry: RegistryDep,
+    channels: ChannelsDep,
+) -> ChannelCreated:
+    """Send this system's health changes to a URL (admin). The answer holds the channel's signing
+    secret, shown this once."""
+    auth.admin(caller)
+    await registry.require(system_id)
+    channel = await _create(channels, system_id, body)
+    return ChannelCreated.model_validate(channel.model_dump())
+
+
+@router.get(
+    "/systems/{system_id}/channels",
+    response_model=ChannelList,
+    responses={404: {"description": "Unknown system"}},
+)
+async def read_channels(
+    system_id: SystemId, caller: CallerDep, registry: RegistryDep, channels: ChannelsDep
+) -> ChannelList:
+    """The system's own channels (admin; global ones are under `/channels`)."""
+    auth.admin(caller)
+    await registry.require(system_id)
+    return ChannelList(channels=[_info(c) for c in await channels.of(system_id)])
+
+
+@router.delete(
+    "/systems/{system_id}/channels/{channel_id}",
+    status_code=204,
+    responses={404: {"description": "Unknown system or channel"}},
+)
+async def delete_channel(
+    system_id: SystemId, channel_id: int, caller: CallerDep, channels: ChannelsDep
+) -> Response:
+    auth.admin(caller)
+    if not await channels.delete(system_id, channel_id):
+        raise HTTPException(404, f"system {system_id} has no channel {channel_id}")
+    return Response(status_code=204)
+
+
+@router.post("/channels", status_code=201, response_model=ChannelCreated, responses=_UNSAFE)
+async def create_global_channel(
+    body: ChannelCreate, caller: CallerDep, channels: ChannelsDep
+) -> ChannelCreated:
+    """Send every system's health changes to a URL (admin)."""
+    auth.admin(caller)
+    channel = await _create(channels, None, body)
+    return ChannelCreated.model_validate(channel.model_dump())
+
+
+@router.get("/channels", response_model=ChannelList)
+async def read_global_channels(caller: CallerDep, channels: ChannelsDep) -> ChannelList:
+    auth.admin(caller)
+    return ChannelList(channels=[_info(c) for c in await channels.of(None)])
+
+
+@router.delete(
+    "/channels/{channel_id}", status_code=204, responses={404: {"description": "Unknown"}}
+)
+async def delete_global_channel(
+    channel_id: int, caller: CallerDep, channels: ChannelsDep
+) -> Response:
+    auth.admin(caller)
+    if not await channels.delete(None, channel_id):
+        raise HTTPException(404, f"no global channel {channel_id}")
+    return Response(status_code=204)

@@ -1,0 +1,55 @@
+-- Decide whether a system's verdict change is told now, and if so create its deliveries.
+-- KEYS: 1 verdict hash, 2 the partition's outbox, 3 mute marker, 4 deliveries hash,
+--       5 delivery index, 6 the partition's undelivered set
+-- ARGV: 1 system id, 2 now ms, 3 least ms between two notifications of the system,
+--       4 deliveries kept, 5 channels as JSON [[channel id, [verdict, ...]], ...]
+-- Returns {1, delivery id, ...} when told (no id: no channel cares), {0, why} otherwise.
+-- One script: the "notified" verdict moves and the deliveries appear together, so a crash cannot
+-- lose or repeat a notification; the jobs that send them are (re)enqueued from the undelivered set.
+local sid = ARGV[1]
+local now = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'verdict', 'reason', 'since_ms', 'notified', 'notified_ms')
+local verdict, reason, since, notified = v[1], v[2], v[3], v[4]
+if not verdict or verdict == notified then
+  redis.call('ZREM', KEYS[2], sid)
+  return {0, 'current'}
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('ZREM', KEYS[2], sid)  -- the sweep puts it back once the mute has ended
+  return {0, 'muted'}
+end
+local due = tonumber(v[5] or '0') + tonumber(ARGV[3])
+if now < due then
+  redis.call('ZADD', KEYS[2], due, sid)
+  return {0, 'flapping'}
+end
+redis.call('HSET', KEYS[1], 'notified', verdict, 'notified_ms', ARGV[2])
+redis.call('ZREM', KEYS[2], sid)
+local told = {1}
+for _, channel in ipairs(cjson.decode(ARGV[5])) do
+  local cares = false
+  for _, level in ipairs(channel[2]) do
+    if level == verdict or level == notified then cares = true end
+  end
+  if cares then
+    local id = sid .. '-' .. since .. '-' .. channel[1]
+    local record = cjson.encode({
+      delivery_id = id, channel_id = channel[1], system_id = tonumber(sid),
+      from = notified or 'OK', to = verdict, reason = reason, at_ms = tonumber(since),
+      status = 'queued', attempts = 0, last_error = cjson.null, created_ms = now,
+      updated_ms = now
+    })
+    if redis.call('HSETNX', KEYS[4], id, record) == 1 then
+      redis.call('ZADD', KEYS[5], now, id)
+      redis.call('ZADD', KEYS[6], now, sid .. ':' .. id)
+      told[#told + 1] = id
+    end
+  end
+end
+local extra = redis.call('ZCARD', KEYS[5]) - tonumber(ARGV[4])
+if extra > 0 then
+  local old = redis.call('ZRANGE', KEYS[5], 0, extra - 1)
+  redis.call('HDEL', KEYS[4], unpack(old))
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, extra - 1)
+end
+return told

@@ -1,0 +1,143 @@
+"""The evaluator: one transition per real change whatever runs at once, silent systems caught by
+the sweep, flapping held back, and an old evaluation never undoing a newer one."""
+
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+from fastapi.testclient import TestClient
+
+from shared import keys, scripts
+from tests.api.helpers import partition
+from tests.worker.jobs.conftest import Receiver, RunJobs, events
+from tests.worker.jobs.test_notify import make_system
+from worker.consumer import Worker
+from worker.jobs import context, evaluate, notify
+
+
+def test_two_evaluators_at_once_record_one_transition_and_send_one_notification(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    apply_and_evaluate()  # the first verdict: UNHEALTHY
+    job_api.post(f"/systems/{sid}/events", json=events(2000, "ok"))
+    apply_and_evaluate()  # OK, told at once
+    job_api.post(f"/systems/{sid}/events", json=events(2000, "error"))
+    apply_and_evaluate()
+
+    results: list[dict[str, int]] = []
+    go = threading.Barrier(3)
+
+    def one_evaluator() -> None:
+        go.wait()
+        results.append(evaluate.evaluate(sweep=True))
+
+    threads = [threading.Thread(target=one_evaluator) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run_jobs()
+    changes = job_api.get(f"/systems/{sid}/transitions").json()["transitions"]
+    assert [t["to"] for t in changes] == ["UNHEALTHY", "OK", "UNHEALTHY"]
+    assert sum(r["transitions"] for r in results) == 0, "the change was recorded once, before"
+    assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY", "OK", "UNHEALTHY"]
+
+
+def test_concurrent_passes_over_a_fresh_change_agree_on_one_transition(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    client: redis.Redis,
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    Worker(client, context.settings(), burst=True).run()
+    go = threading.Barrier(4)
+    results: list[dict[str, int]] = []
+
+    def one_evaluator() -> None:
+        go.wait()
+        results.append(evaluate.evaluate(sweep=True))
+
+    threads = [threading.Thread(target=one_evaluator) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run_jobs()
+    assert sum(r["transitions"] for r in results) == 1
+    assert len(job_api.get(f"/systems/{sid}/transitions").json()["transitions"]) == 1
+    assert len(receiver.requests) == 1
+
+
+def test_a_silent_system_is_caught_by_the_sweep_not_by_the_pass_over_new_events(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    policy = {"window_seconds": 60, "expected_interval_seconds": 1}
+    sid = job_api.post("/systems", json={"name": "nightly", "policy": policy}).json()["system_id"]
+    job_api.post(f"/systems/{sid}/channels", json={"kind": "webhook", "url": receiver.url})
+    job_api.post(f"/systems/{sid}/events", json=events(5, "ok"))
+    apply_and_evaluate()
+    assert job_api.get(f"/systems/{sid}/transitions").json()["transitions"][0]["to"] == "OK"
+
+    deadline = time.monotonic() + 10
+    while evaluate.evaluate(sweep=False)["evaluated"] == 0:  # nothing new: nobody looks
+        if job_api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0
+    assert evaluate.evaluate(sweep=True)["transitions"] == 1
+    run_jobs()
+    (told,) = receiver.requests
+    assert (told.json()["to"], "silent" in told.json()["reason"]) == ("UNHEALTHY", True)
+
+
+def test_a_flapping_system_is_told_at_most_once_per_interval_and_only_if_still_changed(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    client: redis.Redis,
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    p = partition(client, sid)
+    transition = client.register_script(scripts.source(scripts.TRANSITION))
+
+    def change(verdict: str, at_ms: int) -> None:
+        keys_ = [keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)]
+        assert transition(keys=keys_, args=[verdict, "test", at_ms, sid, 100])[0] == 1
+
+    interval_ms = 60_000
+    settings = job_api.app.state.settings  # type: ignore[attr-defined]
+    context.configure(settings.model_copy(update={"notify_min_interval_s": 60}))
+    t0 = 1_000_000_000_000
+    change("UNHEALTHY", t0)
+    assert notify.dispatch(client, p, t0) == 1  # told at once
+    change("OK", t0 + 1000)
+    assert notify.dispatch(client, p, t0 + 1000) == 0  # too soon: held back
+    change("UNHEALTHY", t0 + 2000)
+    assert notify.dispatch(client, p, t0 + interval_ms) == 0, "back where it was told: nothing"
+    change("OK", t0 + 70_000)
+    assert notify.dispatch(client, p, t0 + 70_000) == 1, "past the interval: told"
+    run_jobs()
+    assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY", "OK"]
+    assert len(job_api.get(f"/systems/{sid}/transitions").json()["transitions"]) == 4
+
+
+def test_an_older_evaluation_never_undoes_a_newer_one(client: redis.Redis) -> None:
+    transition = client.register_script(scripts.source(scripts.TRANSITION))
+    keys_ = [keys.verdict(0, 7), keys.transitions(0, 7), keys.outbox(0)]
+    assert transition(keys=keys_, args=["UNHEALTHY", "r", 2000, 7, 100]) == [1, b""]
+    assert transition(keys=keys_, args=["OK", "stale", 1000, 7, 100]) == [0]
+    assert transition(keys=keys_, args=["UNHEALTHY", "r", 3000, 7, 100]) == [0]
+    assert transition(keys=keys_, args=["OK", "r", 4000, 7, 100]) == [1, b"UNHEALTHY"]
+    assert client.xlen(keys.transitions(0, 7)) == 2

@@ -1,0 +1,176 @@
+"""Notifications end to end against a real server and a local receiver: an outage is told once
+and its recovery once per channel, signed; failing receivers are retried, then given up on,
+without touching ingest; a muted system sends nothing."""
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import redis
+from fastapi.testclient import TestClient
+
+from shared import keys
+from tests.api.helpers import partition
+from tests.worker.jobs.conftest import Receiver, RunJobs, events
+
+POLICY = {"window_seconds": 60}
+
+
+def make_system(
+    api: TestClient, receiver: Receiver, kinds: tuple[str, ...]
+) -> tuple[int, dict[str, str]]:
+    """A system with one channel per kind (receiver path /<kind>); returns its id and secrets."""
+    sid = api.post("/systems", json={"name": "orders-etl", "policy": POLICY}).json()["system_id"]
+    secrets = {}
+    for kind in kinds:
+        created = api.post(
+            f"/systems/{sid}/channels", json={"kind": kind, "url": f"{receiver.url}/{kind}"}
+        )
+        assert created.status_code == 201, created.text
+        secrets[kind] = created.json()["secret"]
+    return sid, secrets
+
+
+def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    signed = f"{headers['X-LSO-Timestamp']}.".encode() + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers["X-LSO-Signature"])
+
+
+def test_an_outage_and_its_recovery_are_each_told_once_per_channel_signed(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    kinds = ("webhook", "slack", "alertmanager")
+    sid, secrets = make_system(job_api, receiver, kinds)
+
+    assert job_api.post(f"/systems/{sid}/events", json=events(20, "error")).status_code == 202
+    assert apply_and_evaluate()["transitions"] == 1
+    run_jobs()
+    assert job_api.post(f"/systems/{sid}/events", json=events(2000, "ok")).status_code == 202
+    assert apply_and_evaluate()["transitions"] == 1
+    run_jobs()
+    apply_and_evaluate(sweep=True)  # nothing changed: nothing more is sent
+    run_jobs()
+
+    for kind in kinds:
+        got = receiver.at(f"/{kind}")
+        assert len(got) == 2, kind
+        assert all(signature_ok(secrets[kind], r.headers, r.body) for r in got), kind
+    down, up = (r.json() for r in receiver.at("/webhook"))
+    assert (down["from"], down["to"], up["from"], up["to"]) == (
+        "OK",
+        "UNHEALTHY",
+        "UNHEALTHY",
+        "OK",
+    )
+    assert down["system"] == {"id": sid, "name": "orders-etl"} and "error rate" in down["reason"]
+    assert "*UNHEALTHY*" in receiver.at("/slack")[0].json()["text"]
+    firing, resolved = (r.json() for r in receiver.at("/alertmanager"))
+    assert [a["labels"]["health"] for a in firing] == ["UNHEALTHY"]
+    assert firing[0]["labels"]["severity"] == "critical"
+    assert [a["labels"]["health"] for a in resolved] == ["UNHEALTHY"]
+    assert resolved[0]["endsAt"] == up["at"].replace("+00:00", "Z")
+
+    log = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+    assert len(log) == 6 and {d["status"] for d in log} == {"delivered"}
+    changes = job_api.get(f"/systems/{sid}/transitions").json()["transitions"]
+    assert [(t["from"], t["to"]) for t in changes] == [("UNHEALTHY", "OK"), (None, "UNHEALTHY")]
+
+
+def test_a_receiver_failing_twice_gets_the_notification_on_the_third_try(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    receiver.script = [500, 503]
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    apply_and_evaluate()
+
+    def delivered() -> bool:
+        log = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+        return log[0]["status"] == "delivered"
+
+    run_jobs(until=delivered)
+    (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+    assert (entry["attempts"], entry["last_error"]) == (3, "HTTP 503: ok")
+    assert len(receiver.requests) == 3
+    assert len({r.headers["X-LSO-Delivery"] for r in receiver.requests}) == 1, "one delivery id"
+
+
+def test_a_receiver_that_always_fails_ends_failed_and_ingest_goes_on(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    healthy = job_api.post("/systems", json={"name": "other", "policy": POLICY}).json()
+    receiver.script = [500] * 10
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    apply_and_evaluate()
+
+    def failed() -> bool:
+        log = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+        return log[0]["status"] == "failed"
+
+    for _ in range(3):  # ingest of every system goes on while deliveries fail
+        response = job_api.post(f"/systems/{healthy['system_id']}/events", json=events(10, "ok"))
+        assert response.status_code == 202
+        run_jobs()
+    run_jobs(until=failed)
+    (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+    assert (entry["attempts"], entry["last_error"]) == (3, "HTTP 500: ok")
+    apply_and_evaluate()
+    assert job_api.get(f"/systems/{healthy['system_id']}/health").json()["total"] == 30
+
+
+def test_a_muted_system_sends_nothing_and_is_told_after_the_mute_if_still_down(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+    client: redis.Redis,
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    far = (datetime.now(UTC) + timedelta(days=91)).isoformat()
+    assert job_api.post(f"/systems/{sid}/mute", params={"until": far}).status_code == 422
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    muted = job_api.post(f"/systems/{sid}/mute", params={"until": until})
+    assert muted.status_code == 200, muted.text
+    assert job_api.get(f"/systems/{sid}/mute").json()["muted_until"] is not None
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    assert apply_and_evaluate()["transitions"] == 1
+    apply_and_evaluate(sweep=True)
+    run_jobs()
+    assert receiver.requests == []
+    assert len(job_api.get(f"/systems/{sid}/transitions").json()["transitions"]) == 1
+
+    assert job_api.delete(f"/systems/{sid}/mute").status_code == 204
+    apply_and_evaluate(sweep=True)  # the sweep sees what was not told
+    run_jobs()
+    assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY"]
+    assert client.exists(keys.mute(partition(client, sid), sid)) == 0
+
+
+def test_deliveries_of_a_deleted_channel_fail_with_the_reason(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    apply_and_evaluate()
+    (channel,) = job_api.get(f"/systems/{sid}/channels").json()["channels"]
+    assert "secret" not in channel
+    assert job_api.delete(f"/systems/{sid}/channels/{channel['channel_id']}").status_code == 204
+    run_jobs()
+    (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+    assert (entry["status"], entry["last_error"]) == ("failed", "the channel was deleted")
+    assert receiver.requests == []

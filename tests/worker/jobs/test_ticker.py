@@ -1,0 +1,16 @@
+"""The ticker: each periodic job once per period, however many `lso jobs` processes tick."""
+
+from shared import jobqueue
+from shared.settings import Settings
+from worker.jobs import context
+from worker.jobs.ticker import Ticker
+
+
+def test_two_tickers_enqueue_each_periodic_job_once_per_period(job_settings: Settings) -> None:
+    first, second = Ticker(), Ticker()
+    now_s = 1_900_000_000.0
+    assert sorted(first.tick(now_s)) == ["evaluate", "retention", "sweep"]
+    assert second.tick(now_s) == []
+    assert second.tick(now_s + job_settings.evaluate_interval_s) == ["evaluate"]
+    assert first.tick(now_s + job_settings.evaluate_interval_s) == []
+    assert context.queue(jobqueue.HIGH).count == 4

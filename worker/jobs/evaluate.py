@@ -1,0 +1,112 @@
+"""The evaluator (an rq job): compute verdicts with the very code `GET /systems/{id}/health`
+uses, record each change once (shared/lua/transition.lua), then tell whom it concerns.
+
+A normal pass evaluates the systems that had events applied since the last pass (the workers'
+`dirty` sets); a sweep evaluates every system, which is how silent ones are caught, and puts back
+in the outbox any system whose notified verdict is behind (after a mute ended, or a crash).
+"""
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+from fastapi import HTTPException
+from pydantic import ValidationError
+
+from api.health_read import HealthReader
+from api.partitions import Partitions
+from api.registry import Registry
+from shared import keys, scripts
+from shared.policy import effective
+from shared.redis_client import AsyncRedis, async_client
+from shared.settings import Settings
+from worker.jobs import context, notify
+
+log = logging.getLogger("lso.jobs")
+
+TRANSITIONS_KEPT = 1000  # per system
+DIRTY_PER_PASS = 1000  # per partition
+
+
+def evaluate(sweep: bool = False) -> dict[str, int]:
+    """One pass (an rq job); returns what it did, for the job's result."""
+    s = context.settings()
+    streams, evaluated, changed = asyncio.run(_evaluate(s, sweep))
+    client = context.client()
+    now_ms = int(time.time() * 1000)
+    told = reconciled = 0
+    for p in range(streams):
+        told += notify.dispatch(client, p, now_ms)
+        if sweep:
+            reconciled += notify.reconcile(client, p, now_ms)
+    return {"evaluated": evaluated, "transitions": changed, "deliveries": told,
+            "reconciled": reconciled}  # fmt: skip
+
+
+async def _evaluate(s: Settings, sweep: bool) -> tuple[int, int, int]:
+    client = async_client(s)
+    try:
+        evaluator = _Evaluator(client, s)
+        layout = await evaluator.partitions.layout()
+        if sweep:
+            ids = [system.system_id for system in await evaluator.registry.list()]
+        else:
+            ids = await _dirty(client, layout.streams)
+        changed = 0
+        for sid in ids:
+            changed += await evaluator.one(sid, sweep)
+        return layout.streams, len(ids), changed
+    finally:
+        await client.aclose()
+
+
+async def _dirty(client: AsyncRedis, streams: int) -> list[int]:
+    found: set[int] = set()
+    for p in range(streams):
+        popped: list[tuple[bytes, float]] = await client.zpopmin(keys.dirty(p), DIRTY_PER_PASS)  # type: ignore[assignment]
+        found.update(int(member) for member, _ in popped)
+    return sorted(found)
+
+
+class _Evaluator:
+    def __init__(self, client: AsyncRedis, settings: Settings) -> None:
+        self.client, self.settings = client, settings
+        self.partitions = Partitions(client, settings.partitions)
+        self.registry = Registry(client, settings.rate_limit_events_per_s, self.partitions)
+        self.reader = HealthReader(client, settings, self.partitions)
+        self.transition = client.register_script(scripts.source(scripts.TRANSITION))
+
+    async def one(self, sid: int, sweep: bool) -> int:
+        """Evaluate one system; 1 when its verdict changed."""
+        try:
+            known = await self.registry.require(sid)
+            policy = effective(known.policy, self.settings)
+        except HTTPException:
+            return 0  # deleted meanwhile
+        except ValidationError as exc:
+            log.warning("system %d not evaluated: its policy conflicts with the defaults: %s",
+                        sid, exc)  # fmt: skip
+            return 0
+        now = datetime.now(UTC)
+        health = await self.reader.read(sid, policy, known.system.created_at, now)
+        p = await self.partitions.of(sid)
+        now_ms = int(now.timestamp() * 1000)
+        reply = await self.transition(
+            keys=[keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)],
+            args=[health.health.value, health.reason, now_ms, sid, TRANSITIONS_KEPT],
+        )
+        if int(reply[0]):
+            before = _text(reply[1]) or "-"
+            log.info("system %d: %s -> %s (%s)", sid, before, health.health, health.reason)
+        if sweep:
+            verdict, notified = await self.client.hmget(
+                keys.verdict(p, sid), ["verdict", "notified"]
+            )
+            if verdict != notified:
+                await self.client.zadd(keys.outbox(p), {str(sid): now_ms}, nx=True)
+        return int(reply[0])
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw

@@ -1,0 +1,179 @@
+"""From a verdict change to deliveries (`dispatch`), and the rq job sending one (`deliver`).
+
+Delivery is at least once: a receiver may get a delivery twice after a crash at the wrong moment,
+and can tell by its `X-LSO-Delivery` id. A delivery's log (`GET /systems/{id}/notifications`)
+says queued, retrying, delivered or failed, with the attempts and the last error.
+"""
+
+import logging
+import time
+from datetime import UTC, datetime
+
+import orjson
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus, Retry
+
+from shared import jobqueue, keys, scripts
+from shared.channels import Channel
+from shared.redis_client import SyncRedis
+from worker.jobs import context
+from worker.jobs.bodies import Notice, render, signed_headers
+from worker.jobs.http import DeliveryFailed, post
+
+log = logging.getLogger("lso.jobs")
+
+DELIVERIES_KEPT = 1000  # per system
+RECONCILE_AFTER_MS = 60_000
+DUE_PER_PASS = 500
+DEAD = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def channels(client: SyncRedis) -> list[Channel]:
+    docs: list[bytes] = client.hvals(keys.CHANNELS)  # type: ignore[assignment]
+    return [Channel.model_validate_json(doc) for doc in docs]
+
+
+def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
+    """Tell the systems of the partition whose notification is due; returns deliveries made."""
+    due: list[bytes] = client.zrangebyscore(  # type: ignore[assignment]
+        keys.outbox(partition), "-inf", now_ms, start=0, num=DUE_PER_PASS
+    )
+    if not due:
+        return 0
+    every = channels(client)
+    script = client.register_script(scripts.source(scripts.NOTIFY))
+    made = 0
+    s = context.settings()
+    for raw in due:
+        sid = int(raw)
+        listed = [[c.channel_id, list(c.notify_on)] for c in every if c.system_id in (None, sid)]
+        min_interval_ms = s.notify_min_interval_s * 1000
+        reply = script(
+            keys=[
+                keys.verdict(partition, sid),
+                keys.outbox(partition),
+                keys.mute(partition, sid),
+                keys.deliveries(partition, sid),
+                keys.delivery_index(partition, sid),
+                keys.undelivered(partition),
+            ],
+            args=[sid, now_ms, min_interval_ms, DELIVERIES_KEPT, orjson.dumps(listed)],
+        )
+        if int(reply[0]) == 1:
+            for delivery_id in reply[1:]:
+                enqueue(partition, sid, _text(delivery_id))
+                made += 1
+    return made
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def job_id(delivery_id: str) -> str:
+    return f"lso-deliver-{delivery_id}"
+
+
+def enqueue(partition: int, system_id: int, delivery_id: str) -> None:
+    s = context.settings()
+    retries = s.notify_max_attempts - 1
+    retry = None
+    if retries:
+        retry = Retry(max=retries, interval=[s.notify_retry_base_s * 2**i for i in range(retries)])
+    context.queue(jobqueue.NOTIFY).enqueue(
+        deliver,
+        partition,
+        system_id,
+        delivery_id,
+        job_id=job_id(delivery_id),
+        retry=retry,
+        job_timeout=int(s.webhook_timeout_s) + 30,
+        result_ttl=3600,
+        failure_ttl=86_400,
+    )
+
+
+def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
+    """Enqueue again the deliveries whose job is gone or died (a crash between the notify script
+    and the enqueue, or a job killed mid-way); returns how many."""
+    stale: list[bytes] = client.zrangebyscore(  # type: ignore[assignment]
+        keys.undelivered(partition), "-inf", now_ms - RECONCILE_AFTER_MS
+    )
+    again = 0
+    for member in stale:
+        sid, _, delivery_id = _text(member).partition(":")
+        try:
+            job = Job.fetch(job_id(delivery_id), connection=context.rq_connection())
+            alive = job.get_status() not in (
+                JobStatus.FAILED,
+                JobStatus.STOPPED,
+                JobStatus.CANCELED,
+            )
+        except NoSuchJobError:
+            alive = False
+        if not alive:
+            log.warning("delivery %s had no live job; enqueued again", delivery_id)
+            enqueue(partition, int(sid), delivery_id)
+            again += 1
+    return again
+
+
+def deliver(partition: int, system_id: int, delivery_id: str) -> str:
+    """Send one delivery (an rq job). Raises on a failed attempt while attempts remain, so rq
+    retries it after its interval; returns the final status otherwise."""
+    s = context.settings()
+    client = context.client()
+    raw = client.hget(keys.deliveries(partition, system_id), delivery_id)
+    if raw is None:
+        _finish(client, partition, system_id, delivery_id)
+        return "gone"
+    record = orjson.loads(raw)
+    if record["status"] in ("delivered", "failed"):
+        _finish(client, partition, system_id, delivery_id)
+        return str(record["status"])
+    doc = client.hget(keys.CHANNELS, str(record["channel_id"]))
+    if doc is None or record["attempts"] >= s.notify_max_attempts:
+        record["last_error"] = record["last_error"] or "the channel was deleted"
+        return _save(client, partition, record, "failed")
+    channel = Channel.model_validate_json(doc)
+    notice = Notice(
+        delivery_id=delivery_id,
+        system_id=system_id,
+        system_name=_system_name(client, system_id),
+        before=record["from"],
+        after=record["to"],
+        reason=record.get("reason") or "",
+        at=datetime.fromtimestamp(record["at_ms"] / 1000, UTC),
+    )
+    body = render(channel.kind, notice)
+    record["attempts"] += 1
+    headers = signed_headers(channel.secret, body, delivery_id, int(time.time()))
+    try:
+        post(channel.url, body, headers, s.webhook_timeout_s, s.allow_private_webhooks)
+    except DeliveryFailed as exc:
+        record["last_error"] = str(exc)[:500]
+        if record["attempts"] >= s.notify_max_attempts:
+            log.warning("delivery %s failed for good: %s", delivery_id, exc)
+            return _save(client, partition, record, "failed")
+        _save(client, partition, record, "retrying")
+        raise
+    return _save(client, partition, record, "delivered")
+
+
+def _system_name(client: SyncRedis, system_id: int) -> str:
+    doc = client.hget(keys.REGISTRY_SYSTEMS, str(system_id))
+    return str(orjson.loads(doc)["name"]) if doc else f"system {system_id}"
+
+
+def _save(client: SyncRedis, partition: int, record: dict[str, object], status: str) -> str:
+    record["status"] = status
+    record["updated_ms"] = int(time.time() * 1000)
+    sid, delivery_id = int(record["system_id"]), str(record["delivery_id"])  # type: ignore[call-overload]
+    client.hset(keys.deliveries(partition, sid), delivery_id, orjson.dumps(record))
+    if status in ("delivered", "failed"):
+        _finish(client, partition, sid, delivery_id)
+    return status
+
+
+def _finish(client: SyncRedis, partition: int, system_id: int, delivery_id: str) -> None:
+    client.zrem(keys.undelivered(partition), f"{system_id}:{delivery_id}")

@@ -1,0 +1,54 @@
+"""The periodic jobs: each period's job is enqueued once, whichever `lso jobs` process gets there
+first (SET NX on a marker per period), so running several of them never doubles a job."""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from shared import jobqueue, keys
+from worker.jobs import context, evaluate, maintenance
+
+log = logging.getLogger("lso.jobs")
+
+# More queued than this and a period is skipped: a slow pass is not made slower by a pile-up.
+MAX_QUEUED = 20
+
+
+class Ticker(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="lso-ticker", daemon=True)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self._pause_s()):
+            try:
+                self.tick(time.time())
+            except Exception:  # the store may be down: try again next period, never die
+                log.exception("ticker: could not enqueue the periodic jobs")
+
+    def _pause_s(self) -> float:
+        return min(context.settings().evaluate_interval_s, 1.0) / 2
+
+    def tick(self, now_s: float) -> list[str]:
+        """Enqueue every periodic job whose period has begun; returns their names."""
+        s = context.settings()
+        due: list[tuple[str, float, Callable[..., Any], dict[str, Any]]] = [
+            ("evaluate", s.evaluate_interval_s, evaluate.evaluate, {"sweep": False}),
+            ("sweep", s.sweep_interval_s, evaluate.evaluate, {"sweep": True}),
+            ("retention", s.retention_interval_s, maintenance.retention, {}),
+        ]
+        queue = context.queue(jobqueue.HIGH)
+        enqueued = []
+        for name, interval_s, func, kwargs in due:
+            period = int(now_s // interval_s)
+            marker = keys.tick(name, period)
+            if not context.rq_connection().set(marker, 1, nx=True, ex=max(int(interval_s) * 2, 2)):
+                continue
+            if queue.count > MAX_QUEUED:
+                log.warning("ticker: %d jobs waiting; %s skipped this period", queue.count, name)
+                continue
+            queue.enqueue(func, kwargs=kwargs, job_timeout=300, result_ttl=60, failure_ttl=86_400)
+            enqueued.append(name)
+        return enqueued
