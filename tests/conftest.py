@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from shared.settings import Settings
+from tests.receiver import receiver  # noqa: F401  (a fixture, for every test)
 from tests.servers import Server, available
 from worker.consumer import Stats, Worker
 

@@ -55,6 +55,8 @@ def batch() -> dict[str, Any]:
     return {"events": [event(datetime.now(UTC))]}
 
 
+HOOK = {"kind": "webhook", "url": "https://93.184.215.14/hook"}  # public: no DNS, passes the guard
+
 # (method, path, body, expected codes for: none, admin, ingest_a, ingest_b, read_a, revoked)
 MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST", "/systems", {"name": "c"}, (401, 201, 403, 403, 403, 401)),
@@ -76,6 +78,18 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET", "/health", None, (401, 200, 403, 403, 200, 401)),
     ("GET", "/admin/dead-letters", None, (401, 200, 403, 403, 403, 401)),
     ("POST", "/admin/dead-letters/replay", {}, (401, 200, 403, 403, 403, 401)),
+    ("POST", "/systems/{a}/channels", HOOK, (401, 201, 403, 403, 403, 401)),
+    ("GET", "/systems/{a}/channels", None, (401, 200, 403, 403, 403, 401)),
+    ("DELETE", "/systems/{a}/channels/999", None, (401, 404, 403, 403, 403, 401)),
+    ("POST", "/channels", HOOK, (401, 201, 403, 403, 403, 401)),
+    ("GET", "/channels", None, (401, 200, 403, 403, 403, 401)),
+    ("DELETE", "/channels/999", None, (401, 404, 403, 403, 403, 401)),
+    ("GET", "/systems/{a}/transitions", None, (401, 200, 403, 404, 200, 401)),
+    ("GET", "/systems/{a}/notifications", None, (401, 200, 403, 404, 200, 401)),
+    ("GET", "/systems/{a}/mute", None, (401, 200, 403, 404, 200, 401)),
+    ("DELETE", "/systems/{a}/mute", None, (401, 204, 403, 403, 403, 401)),
+    # Once the admin deleted A, the keys of A alone are revoked: 401 for them.
+    ("DELETE", "/systems/{a}", None, (401, 202, 401, 403, 401, 401)),
     ("GET", "/livez", None, (200, 200, 200, 200, 200, 401)),
     ("GET", "/readyz", None, (200, 200, 200, 200, 200, 401)),
 ]

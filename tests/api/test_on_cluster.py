@@ -3,21 +3,27 @@ installed): the commands, pipelines, transactions and scripts of each route must
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis.cluster
 from fastapi.testclient import TestClient
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
 
 from api.main import create_app
 from lso.cluster import EmbeddedCluster
-from shared import keys
+from shared import jobqueue, keys
 from shared.redis_client import sync_client
+from shared.settings import Settings
 from tests.api.helpers import event
 from tests.conftest import Clock, make_settings
+from tests.receiver import Receiver
 from tests.servers import available
 from worker.consumer import Worker
+from worker.jobs import context
+from worker.jobs.ticker import Ticker
 
 pytestmark = pytest.mark.cluster
 
@@ -98,3 +104,37 @@ def test_every_route_works_on_a_cluster(cluster: EmbeddedCluster, clock: Clock) 
             assert time.monotonic() < deadline
             time.sleep(0.05)
     store.close()
+
+
+def test_health_changes_are_notified_through_rq_on_a_cluster(
+    cluster: EmbeddedCluster, receiver: Receiver, clock: Clock
+) -> None:
+    settings = make_settings(
+        cluster.url, redis_cluster=True, partitions=6, allow_private_webhooks=True,
+        notify_min_interval_s=0,
+    )  # fmt: skip
+    context.configure(settings)
+    store = sync_client(settings)
+    rq_node = context.rq_connection().connection_pool.connection_kwargs["port"]
+    assert rq_node == store.get_node_from_key(keys.RQ_PREFIX).port, "rq talks to its slot's owner"
+    try:
+        with TestClient(create_app(settings)) as api:
+            sid = api.post("/systems", json={"name": "jobs-on-cluster"}).json()["system_id"]
+            hook = {"kind": "webhook", "url": f"{receiver.url}/hook"}
+            assert api.post(f"/systems/{sid}/channels", json=hook).status_code == 201
+            batch = [event(datetime.now(UTC), status="error") for _ in range(10)]
+            assert api.post(f"/systems/{sid}/events", json={"events": batch}).status_code == 202
+            Worker(store, settings, burst=True).run()
+            assert Ticker().tick(time.time()) == ["evaluate", "sweep", "retention"]
+            queues = [context.queue(name) for name in jobqueue.QUEUES]
+            deadline = time.monotonic() + 20
+            while len(receiver.requests) < 1:
+                assert time.monotonic() < deadline
+                worker = SimpleWorker(queues, connection=context.rq_connection())
+                worker.death_penalty_class = TimerDeathPenalty
+                worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+            assert receiver.requests[0].json()["to"] == "UNHEALTHY"
+            assert api.delete(f"/systems/{sid}").status_code == 202
+    finally:
+        context.configure(Settings())
+        store.close()

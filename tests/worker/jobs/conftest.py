@@ -1,15 +1,11 @@
 """Fixtures of the job tests: a local HTTP receiver, settings for the jobs, and a way to run the
 queued jobs (with rq's scheduler, for the delayed retries) until something holds."""
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-import orjson
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -21,53 +17,6 @@ from shared.settings import Settings
 from tests.conftest import make_settings
 from worker.consumer import Worker
 from worker.jobs import context, evaluate
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return orjson.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """Records every POST; answers with the statuses in `script` first, then 200."""
-
-    url: str
-    requests: list[Received] = field(default_factory=list)
-    script: list[int] = field(default_factory=list)
-
-    def at(self, path: str) -> list[Received]:
-        return [r for r in self.requests if r.path == path]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.requests.append(Received(self.path, dict(self.headers.items()), body))
-            self.send_response(state.script.pop(0) if state.script else 200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}"
-    yield state
-    server.shutdown()
-    server.server_close()
-
 
 JOB_SETTINGS = {
     "allow_private_webhooks": True,  # the receiver is on loopback

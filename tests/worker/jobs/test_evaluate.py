@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from shared import keys, scripts
 from tests.api.helpers import partition
-from tests.worker.jobs.conftest import Receiver, RunJobs, events
+from tests.receiver import Receiver
+from tests.worker.jobs.conftest import RunJobs, events
 from tests.worker.jobs.test_notify import make_system
 from worker.consumer import Worker
 from worker.jobs import context, evaluate, notify

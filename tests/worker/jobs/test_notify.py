@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from shared import keys
 from tests.api.helpers import partition
-from tests.worker.jobs.conftest import Receiver, RunJobs, events
+from tests.receiver import Receiver
+from tests.worker.jobs.conftest import RunJobs, events
 
 POLICY = {"window_seconds": 60}
 
