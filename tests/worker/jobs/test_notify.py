@@ -4,9 +4,11 @@ without touching ingest; a muted system sends nothing."""
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -14,6 +16,7 @@ from shared import keys
 from tests.api.helpers import partition
 from tests.receiver import Receiver
 from tests.worker.jobs.conftest import RunJobs, events
+from worker.jobs import notify
 
 POLICY = {"window_seconds": 60}
 
@@ -175,3 +178,27 @@ def test_deliveries_of_a_deleted_channel_fail_with_the_reason(
     (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
     assert (entry["status"], entry["last_error"]) == ("failed", "the channel was deleted")
     assert receiver.requests == []
+
+
+def test_a_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+    client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sid, _ = make_system(job_api, receiver, ("webhook",))
+    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    with monkeypatch.context() as crash:  # as if the process died right after notify.lua
+        crash.setattr(notify, "enqueue", lambda *args: None)
+        apply_and_evaluate()
+    run_jobs()
+    assert receiver.requests == []
+    p = partition(client, sid)
+    assert notify.reconcile(client, p, int(time.time() * 1000)) == 0, "not before a minute"
+    later_ms = int(time.time() * 1000) + notify.RECONCILE_AFTER_MS + 1000
+    assert notify.reconcile(client, p, later_ms) == 1
+    run_jobs()
+    assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY"]
+    assert notify.reconcile(client, p, later_ms) == 0, "delivered: nothing left to reconcile"
