@@ -6,6 +6,8 @@ on a 3-master Valkey cluster (lso/cluster.py), from the same pre-filled backlog.
 Each round appends `--events` events (100 per batch, one stream entry per batch, as the API does)
 for `--systems` systems spread over LSO_PARTITIONS=12 partitions, then starts the workers and
 times from the first applied entry until every partition's `events_out` equals its `events_in`.
+"store µs/event" is the time the store spent executing commands (INFO commandstats, all nodes)
+per event applied: one store core saturates near 1e6 / that many events/s.
 Everything (store nodes, workers, this process) shares the machine's cores.
 """
 
@@ -66,13 +68,29 @@ def counts(client: Client) -> tuple[int, int]:
     return total_in, total_out
 
 
+def store_usec(client: Client) -> int:
+    """Time the store (every node) has spent executing commands, in µs (INFO commandstats)."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        found = client.get_nodes()  # type: ignore[no-untyped-call]
+        nodes = [n.redis_connection for n in found if n.redis_connection is not None]
+    else:
+        nodes = [client]
+    total = 0
+    for node in nodes:
+        stats: dict[str, dict[str, float]] = node.info("commandstats")
+        total += int(sum(s.get("usec", 0) for s in stats.values()))
+    return total
+
+
 def round_events_s(
     env: dict[str, str], client: Client, workers: int, args: argparse.Namespace
-) -> float:
+) -> tuple[float, float]:
+    """(events/s drained, store µs per event while draining)."""
     batches_per_system = args.events // BATCH // args.systems
     for sid in range(1, args.systems + 1):
         fill(client, batches_per_system, BATCH, 60_000, system_id=sid, partition=sid % PARTITIONS)
     target, first_out = counts(client)
+    busy_before = store_usec(client)
     argv = [sys.executable, "-m", "lso.cli", "worker"]
     procs = [spawn(argv, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
     try:
@@ -90,7 +108,8 @@ def round_events_s(
     finally:
         for proc in procs:
             stop(proc, "worker", 15.0)
-    return (done - first_out) / elapsed
+    applied = done - first_out
+    return applied / elapsed, (store_usec(client) - busy_before) / applied
 
 
 def main() -> None:
@@ -105,20 +124,20 @@ def main() -> None:
     counts_of_workers = [int(w) for w in args.workers.split(",")]
     print(f"machine: {os.cpu_count()} cores; {args.events} events per round, "
           f"{args.systems} systems, {PARTITIONS} partitions")  # fmt: skip
-    print("| store | workers | events/s (median) | min–max | per worker |")
-    print("|---|---:|---:|---:|---:|")
+    print("| store | workers | events/s (median) | min–max | per worker | store µs/event |")
+    print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
             with store(kind, Path(tmp)) as (env, client):
                 layout.load_sync(client, PARTITIONS)
                 for workers in counts_of_workers:
-                    rates = sorted(
-                        round_events_s(env, client, workers, args) for _ in range(args.runs)
-                    )
+                    rounds = [round_events_s(env, client, workers, args) for _ in range(args.runs)]
+                    rates = sorted(r for r, _ in rounds)
                     rate = statistics.median(rates)
+                    usec = statistics.median(u for _, u in rounds)
                     label = "1 server" if kind == "single" else "3-master cluster"
                     print(f"| {label} | {workers} | {rate:,.0f} | {rates[0]:,.0f}–{rates[-1]:,.0f} "
-                          f"| {rate / workers:,.0f} |", flush=True)  # fmt: skip
+                          f"| {rate / workers:,.0f} | {usec:.2f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
