@@ -100,3 +100,26 @@ def output(process: subprocess.Popen[bytes]) -> str:
     """Everything an ended process printed (closes its pipe)."""
     out, _ = process.communicate(timeout=10)
     return out.decode(errors="replace")
+
+
+def kill_while_holding(victim: subprocess.Popen[bytes], held: Callable[[], int]) -> int:
+    """SIGKILL the worker `victim` at a moment when `held()` (the entries it holds) is above 0;
+    returns `held()` after the kill.
+
+    A worker applies a read in milliseconds: it is frozen first, then looked at, so it cannot
+    acknowledge what it holds between the look and the kill (scripts it already sent get 50 ms to
+    land)."""
+
+    def frozen_holding_entries() -> bool:
+        victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.05)
+        if held() > 0:
+            return True
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.002)
+        return False
+
+    wait_for(frozen_holding_entries, 30, "the worker to hold entries")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    return held()

@@ -3,8 +3,6 @@ balancer" (clients spread over both), three workers of which one is killed holdi
 systems in every partition. Every health total must come out exact."""
 
 import random
-import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ import pytest
 from lso.cluster import EmbeddedCluster
 from shared import keys
 from tests.lso.conftest import Spawn
-from tests.lso.processes import wait_for
+from tests.lso.processes import kill_while_holding, wait_for
 from tests.lso.stack import Client, Stack, raw_events_by_run
 
 pytestmark = [pytest.mark.cluster, pytest.mark.process, pytest.mark.slow]
@@ -69,20 +67,7 @@ def test_two_apis_and_three_workers_on_a_cluster_keep_every_total_exact(
 
     victim = stack.workers[0]
 
-    def frozen_holding_entries() -> bool:
-        # Freeze first, then look: a running worker acknowledges what it holds in milliseconds.
-        victim.send_signal(signal.SIGSTOP)
-        time.sleep(0.05)
-        if pending_of(stack, victim.pid) > 0:
-            return True
-        victim.send_signal(signal.SIGCONT)
-        time.sleep(0.005)
-        return False
-
-    wait_for(frozen_holding_entries, 30, "the first worker to hold entries")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    held = pending_of(stack, victim.pid)
+    held = kill_while_holding(victim, lambda: pending_of(stack, victim.pid))
     assert held > 0
 
     for client in clients:

@@ -9,7 +9,7 @@ import redis
 from shared import keys
 from tests.factories import append, now_ms, row, totals
 from tests.lso.conftest import Spawn
-from tests.lso.processes import output, run_lso, stop, wait_for
+from tests.lso.processes import kill_while_holding, output, run_lso, stop, wait_for
 from tests.worker.test_consumer import fill
 from worker import streams
 
@@ -39,22 +39,7 @@ def test_a_worker_killed_mid_stream_has_its_entries_reclaimed_with_exact_totals(
 
     victim = spawn("worker", env={**env, "LSO_WORKER_READ_COUNT": "20"})
 
-    def frozen_holding_entries() -> bool:
-        # A worker applies a read in milliseconds: freeze it first, then look, so that it cannot
-        # acknowledge what it holds between the look and the kill (scripts it already sent are
-        # given 50 ms to land).
-        victim.send_signal(signal.SIGSTOP)
-        time.sleep(0.05)
-        if pending_of_others(client) > 0:
-            return True
-        victim.send_signal(signal.SIGCONT)
-        time.sleep(0.002)
-        return False
-
-    wait_for(frozen_holding_entries, 30, "the first worker to hold entries")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    held = pending_of_others(client)
+    held = kill_while_holding(victim, lambda: pending_of_others(client))
     assert held > 0, "the victim was killed while holding entries"
     assert backlog(client) > 0, "it was killed mid-stream"
 

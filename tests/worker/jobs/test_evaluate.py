@@ -17,6 +17,23 @@ from worker.consumer import Worker
 from worker.jobs import context, evaluate, notify
 
 
+def evaluate_at_once(n: int) -> list[dict[str, int]]:
+    """`n` sweeps started together (threads behind a barrier); their results."""
+    results: list[dict[str, int]] = []
+    go = threading.Barrier(n)
+
+    def one_evaluator() -> None:
+        go.wait()
+        results.append(evaluate.evaluate(sweep=True))
+
+    threads = [threading.Thread(target=one_evaluator) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def test_two_evaluators_at_once_record_one_transition_and_send_one_notification(
     job_api: TestClient,
     receiver: Receiver,
@@ -31,18 +48,7 @@ def test_two_evaluators_at_once_record_one_transition_and_send_one_notification(
     job_api.post(f"/systems/{sid}/events", json=events(2000, "error"))
     apply_and_evaluate()
 
-    results: list[dict[str, int]] = []
-    go = threading.Barrier(3)
-
-    def one_evaluator() -> None:
-        go.wait()
-        results.append(evaluate.evaluate(sweep=True))
-
-    threads = [threading.Thread(target=one_evaluator) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = evaluate_at_once(3)
     run_jobs()
     changes = job_api.get(f"/systems/{sid}/transitions").json()["transitions"]
     assert [t["to"] for t in changes] == ["UNHEALTHY", "OK", "UNHEALTHY"]
@@ -59,18 +65,7 @@ def test_concurrent_passes_over_a_fresh_change_agree_on_one_transition(
     sid, _ = make_system(job_api, receiver, ("webhook",))
     job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
     Worker(client, context.settings(), burst=True).run()
-    go = threading.Barrier(4)
-    results: list[dict[str, int]] = []
-
-    def one_evaluator() -> None:
-        go.wait()
-        results.append(evaluate.evaluate(sweep=True))
-
-    threads = [threading.Thread(target=one_evaluator) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = evaluate_at_once(4)
     run_jobs()
     assert sum(r["transitions"] for r in results) == 1
     assert len(job_api.get(f"/systems/{sid}/transitions").json()["transitions"]) == 1

@@ -42,6 +42,10 @@ def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return hmac.compare_digest(expected, headers["X-LSO-Signature"])
 
 
+def newest_status(api: TestClient, system_id: int) -> str:
+    return str(api.get(f"/systems/{system_id}/notifications").json()["notifications"][0]["status"])
+
+
 def test_an_outage_and_its_recovery_are_each_told_once_per_channel_signed(
     job_api: TestClient,
     receiver: Receiver,
@@ -96,11 +100,7 @@ def test_a_receiver_failing_twice_gets_the_notification_on_the_third_try(
     job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
     apply_and_evaluate()
 
-    def delivered() -> bool:
-        log = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
-        return log[0]["status"] == "delivered"
-
-    run_jobs(until=delivered)
+    run_jobs(until=lambda: newest_status(job_api, sid) == "delivered")
     (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
     assert (entry["attempts"], entry["last_error"]) == (3, "HTTP 503: ok")
     assert len(receiver.requests) == 3
@@ -119,15 +119,11 @@ def test_a_receiver_that_always_fails_ends_failed_and_ingest_goes_on(
     job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
     apply_and_evaluate()
 
-    def failed() -> bool:
-        log = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
-        return log[0]["status"] == "failed"
-
     for _ in range(3):  # ingest of every system goes on while deliveries fail
         response = job_api.post(f"/systems/{healthy['system_id']}/events", json=events(10, "ok"))
         assert response.status_code == 202
         run_jobs()
-    run_jobs(until=failed)
+    run_jobs(until=lambda: newest_status(job_api, sid) == "failed")
     (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
     assert (entry["attempts"], entry["last_error"]) == (3, "HTTP 500: ok")
     apply_and_evaluate()
