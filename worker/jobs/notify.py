@@ -132,8 +132,10 @@ def deliver(partition: int, system_id: int, delivery_id: str) -> str:
         _finish(client, partition, system_id, delivery_id)
         return str(record["status"])
     doc = client.hget(keys.CHANNELS, str(record["channel_id"]))
-    if doc is None or record["attempts"] >= s.notify_max_attempts:
-        record["last_error"] = record["last_error"] or "the channel was deleted"
+    if doc is None:
+        record["last_error"] = "the channel was deleted"
+        return _save(client, partition, record, "failed")
+    if record["attempts"] >= s.notify_max_attempts:  # a job enqueued again after a crash
         return _save(client, partition, record, "failed")
     channel = Channel.model_validate_json(doc)
     notice = Notice(
