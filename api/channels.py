@@ -10,7 +10,7 @@ import orjson
 from api.partitions import Partitions
 from shared import keys
 from shared.channels import Channel, ChannelKind, check_url
-from shared.redis_client import AsyncRedis
+from shared.redis_client import AsyncRedis, text
 from shared.verdict import Verdict
 
 
@@ -73,11 +73,11 @@ class Channels:
         )
         return [
             {
-                "id": _text(entry_id),
+                "id": text(entry_id),
                 "system_id": system_id,
-                "from": _text(fields[b"from"]) or None,
-                "to": _text(fields[b"to"]),
-                "reason": _text(fields[b"reason"]),
+                "from": text(fields[b"from"]) or None,
+                "to": text(fields[b"to"]),
+                "reason": text(fields[b"reason"]),
                 "at": datetime.fromtimestamp(int(fields[b"at"]) / 1000, UTC),
             }
             for entry_id, fields in entries
@@ -117,7 +117,3 @@ class Channels:
         p = await self._partitions.of(system_id)
         raw = await self._client.get(keys.mute(p, system_id))
         return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, UTC)
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw

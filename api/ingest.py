@@ -18,7 +18,7 @@ from api.fast_rows import compact_rows
 from api.partitions import Partitions
 from api.schemas.events import Event, batch_model
 from shared import keys, scripts
-from shared.redis_client import AsyncRedis, is_cluster
+from shared.redis_client import AsyncRedis, is_cluster, text
 from shared.settings import Settings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -187,10 +187,10 @@ class Ingestor:
             config = await self._client.config_get("append*")
         except ResponseError:
             config = {}  # CONFIG may be renamed away on managed servers: rely on WAITAOF
-        text = {_text(k or ""): _text(v or "") for k, v in config.items()}
-        if text.get("appendonly") == "no":
+        aof = {text(k or ""): text(v or "") for k, v in config.items()}
+        if aof.get("appendonly") == "no":
             raise StoreNotDurable("LSO_DURABLE_ACK needs the store's AOF (appendonly yes)")
-        if text.get("appendfsync") == "always":
+        if aof.get("appendfsync") == "always":
             return True
         info = await self._client.info("server")
         version = tuple(int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
@@ -199,10 +199,6 @@ class Ingestor:
                 "LSO_DURABLE_ACK needs WAITAOF (Redis/Valkey >= 7.2) or appendfsync always"
             )
         return False
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:

@@ -11,15 +11,11 @@ from api.partitions import Partitions
 from api.schemas.runs import Run
 from shared import keys
 from shared.policy import EffectivePolicy
-from shared.redis_client import AsyncRedis
+from shared.redis_client import AsyncRedis, text
 from shared.settings import Settings
 
 END_EVENT_TYPE = "run_end"
 Flag = Literal["too_long", "too_fast"]
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class Runs:
@@ -35,14 +31,14 @@ class Runs:
         newest: list[bytes] = await self._client.zrevrange(
             keys.runs(partition, system_id), 0, limit - 1
         )  # type: ignore[assignment]
-        ids = [_text(r) for r in newest]
+        ids = [text(r) for r in newest]
         pipe = self._client.pipeline(transaction=False)
         for run_id in ids:
             pipe.hgetall(keys.run(partition, system_id, run_id))
         runs = []
         for run_id, raw in zip(ids, await pipe.execute(), strict=True):
             if raw:
-                runs.append(summarise(run_id, {_text(k): _text(v) for k, v in raw.items()},
+                runs.append(summarise(run_id, {text(k): text(v) for k, v in raw.items()},
                                       policy, now.timestamp()))  # fmt: skip
         return runs
 

@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-import redis
-import redis.cluster
-
 from lso.children import spawn
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey, data_dir_lock
 from shared import keys
 from shared.api_keys import create_sync, token_hash
 from shared.backoff import Backoff
+from shared.redis_client import sync_client
+from shared.settings import Settings
 
 log = logging.getLogger("lso.up")
 
@@ -125,11 +124,12 @@ class Supervisor:
             log.info("admin key: the LSO_ADMIN_TOKEN you set")
             return
         path = self.options.data_dir / "admin-token"
-        client: redis.Redis | redis.cluster.RedisCluster
-        if self.env.get("LSO_REDIS_CLUSTER", "").lower() in ("1", "true", "yes", "on"):
-            client = redis.cluster.RedisCluster.from_url(self.env["LSO_REDIS_URL"])
-        else:
-            client = redis.Redis.from_url(self.env["LSO_REDIS_URL"], socket_timeout=5)
+        # The children's store settings, read the way they read them.
+        store = Settings(
+            redis_url=self.env["LSO_REDIS_URL"],
+            redis_cluster=self.env.get("LSO_REDIS_CLUSTER", "0"),
+        )
+        client = sync_client(store)
         try:
             token = path.read_text().strip() if path.exists() else ""
             if not token or not client.hexists(keys.API_KEY_HASHES, token_hash(token)):

@@ -61,5 +61,10 @@ def sync_client(settings: Settings) -> SyncRedis:
     return redis.Redis.from_url(settings.redis_url, **options)
 
 
+def text(raw: bytes | str) -> str:
+    """A reply value as text (replies are bytes, or str on a client that decodes)."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def is_cluster(client: SyncRedis | AsyncRedis) -> bool:
     return isinstance(client, redis.cluster.RedisCluster | redis.asyncio.cluster.RedisCluster)

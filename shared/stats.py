@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shared.buckets import COUNT_FIELD, ERRORS_FIELD, parse_field
+from shared.redis_client import text
 from shared.sketch import quantiles
 
 
@@ -45,14 +46,10 @@ class StagedStats:
     stages: dict[str, Stats] = field(default_factory=dict)
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
 def parsed(
     fields: Mapping[bytes, bytes] | Mapping[str, str],
 ) -> Iterable[tuple[int, str, str, int]]:
     """(slot, bucket, stage, count) of every field of one counter container."""
     for raw_name, raw_count in fields.items():
-        slot, bucket, stage = parse_field(_text(raw_name))
+        slot, bucket, stage = parse_field(text(raw_name))
         yield slot, bucket, stage, int(raw_count)

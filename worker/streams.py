@@ -10,14 +10,10 @@ from typing import Any
 import redis
 
 from shared import keys
-from shared.redis_client import SyncRedis, is_cluster
+from shared.redis_client import SyncRedis, is_cluster, text
 from worker.applier import Entry
 
 log = logging.getLogger("lso.worker")
-
-
-def _id_str(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
@@ -75,12 +71,12 @@ def _entries(reply: Any) -> list[Entry]:
     entries = []
     items: Any = reply.items() if isinstance(reply, dict) else (reply or [])
     for stream_name, messages in items:
-        partition = keys.partition_of_stream(_id_str(stream_name))
+        partition = keys.partition_of_stream(text(stream_name))
         if isinstance(reply, dict) and messages and isinstance(messages[0], list):
             messages = messages[0]  # RESP3 nests the message list one level deeper than RESP2
         for message_id, fields in messages:
             if fields is not None:  # None: a pending entry whose stream entry was deleted
-                entries.append(Entry(partition, _id_str(message_id), fields))
+                entries.append(Entry(partition, text(message_id), fields))
     return entries
 
 
@@ -91,12 +87,12 @@ def claim(
     reply = client.xautoclaim(
         keys.stream(partition), keys.GROUP, consumer, min_idle_ms, start_id=start, count=count
     )
-    cursor, messages = _id_str(reply[0]), reply[1]
+    cursor, messages = text(reply[0]), reply[1]
     deleted = reply[2] if len(reply) > 2 else []
     if deleted:
         log.error("%d pending entries of partition %d had been deleted", len(deleted), partition)
     entries = [
-        Entry(partition, _id_str(mid), fields) for mid, fields in messages if fields is not None
+        Entry(partition, text(mid), fields) for mid, fields in messages if fields is not None
     ]
     return cursor, entries
 
@@ -113,7 +109,7 @@ def delivery_counts(client: SyncRedis, consumer: str, entries: list[Entry]) -> d
             keys.stream(partition), keys.GROUP, ids[0], ids[-1], len(ids) * 2, consumer
         )
         for row in rows:
-            counts[_id_str(row["message_id"])] = int(row["times_delivered"])  # type: ignore[arg-type]
+            counts[text(row["message_id"])] = int(row["times_delivered"])  # type: ignore[arg-type]
     return counts
 
 
@@ -121,13 +117,13 @@ def trim_acknowledged(client: SyncRedis, partition: int) -> int:
     """Remove entries every consumer has acknowledged; never a pending or undelivered one."""
     name = keys.stream(partition)
     groups = client.xinfo_groups(name)
-    group = next((g for g in groups if _id_str(g["name"]) == keys.GROUP), None)
+    group = next((g for g in groups if text(g["name"]) == keys.GROUP), None)
     if group is None:
         return 0
-    floor = _id_str(group["last-delivered-id"])
+    floor = text(group["last-delivered-id"])
     pending = client.xpending(name, keys.GROUP)
     if pending["pending"]:
-        oldest = _id_str(pending["min"])
+        oldest = text(pending["min"])
         floor = min(floor, oldest, key=_id_tuple)
     if _id_tuple(floor) == (0, 0):
         return 0
@@ -139,4 +135,4 @@ def forget_idle_consumers(client: SyncRedis, partition: int, idle_ms: int) -> No
     name = keys.stream(partition)
     for consumer in client.xinfo_consumers(name, keys.GROUP):
         if int(consumer["pending"]) == 0 and int(consumer["idle"]) > idle_ms:
-            client.xgroup_delconsumer(name, keys.GROUP, str(_id_str(consumer["name"])))
+            client.xgroup_delconsumer(name, keys.GROUP, str(text(consumer["name"])))

@@ -19,7 +19,7 @@ from api.partitions import Partitions
 from api.registry import Registry
 from shared import keys, scripts
 from shared.policy import effective
-from shared.redis_client import AsyncRedis, async_client
+from shared.redis_client import AsyncRedis, async_client, text
 from shared.settings import Settings
 from worker.jobs import context, notify
 
@@ -97,7 +97,7 @@ class _Evaluator:
             args=[health.health.value, health.reason, now_ms, sid, TRANSITIONS_KEPT],
         )
         if int(reply[0]):
-            before = _text(reply[1]) or "-"
+            before = text(reply[1]) or "-"
             log.info("system %d: %s -> %s (%s)", sid, before, health.health, health.reason)
         if sweep:
             verdict, notified = await self.client.hmget(
@@ -106,7 +106,3 @@ class _Evaluator:
             if verdict != notified:
                 await self.client.zadd(keys.outbox(p), {str(sid): now_ms}, nx=True)
         return int(reply[0])
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw

@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus, Retry
 
 from shared import jobqueue, keys, scripts
 from shared.channels import Channel
-from shared.redis_client import SyncRedis
+from shared.redis_client import SyncRedis, text
 from worker.jobs import context
 from worker.jobs.bodies import Notice, render, signed_headers
 from worker.jobs.http import DeliveryFailed, post
@@ -61,13 +61,9 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
         )
         if int(reply[0]) == 1:
             for delivery_id in reply[1:]:
-                enqueue(partition, sid, _text(delivery_id))
+                enqueue(partition, sid, text(delivery_id))
                 made += 1
     return made
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def job_id(delivery_id: str) -> str:
@@ -101,7 +97,7 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
     )
     again = 0
     for member in stale:
-        sid, _, delivery_id = _text(member).partition(":")
+        sid, _, delivery_id = text(member).partition(":")
         try:
             job = Job.fetch(job_id(delivery_id), connection=context.rq_connection())
             alive = job.get_status() not in (
