@@ -16,10 +16,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from shared import keys
-from shared.api_keys import KeyStore, Kind, token_hash
-from shared.redis_client import AsyncRedis
+from shared.services.api_keys import KeyStore, Kind, token_hash
 from shared.settings import Settings
+from shared.store import keys
+from shared.store.client import AsyncRedis
 
 log = logging.getLogger("lso.api")
 

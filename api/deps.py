@@ -11,18 +11,18 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Request
 
 from api.auth import Authenticator
-from api.channels import Channels
-from api.dead_letters import DeadLetters
-from api.health_read import HealthReader
-from api.history import HistoryReader
-from api.ingest import Ingestor
-from api.jobs import Jobs
-from api.raw_events import RawEvents
-from api.readiness import Readiness
-from api.registry import Registry
-from api.runs import Runs
-from shared.redis_client import AsyncRedis
+from shared.ingest.append import Ingestor
+from shared.services.backlog import Readiness
+from shared.services.dead_letters import DeadLetters
+from shared.services.health import HealthReader
+from shared.services.history import HistoryReader
+from shared.services.jobs import Jobs
+from shared.services.notifications import Channels
+from shared.services.raw_events import RawEvents
+from shared.services.registry import Registry
+from shared.services.runs import Runs
 from shared.settings import Settings
+from shared.store.client import AsyncRedis
 
 T = TypeVar("T")
 

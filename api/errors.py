@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.ingest import StoreNotDurable
+from shared.ingest.append import StoreNotDurable
 
 log = logging.getLogger("lso.api")
 

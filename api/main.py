@@ -12,19 +12,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.auth import Authenticator
-from api.channels import Channels
-from api.dead_letters import DeadLetters
-from api.health_memo import HealthMemo
-from api.health_read import HealthReader
-from api.history import HistoryReader
-from api.ingest import Ingestor
-from api.ingest_fast_path import IngestFastPath
-from api.jobs import Jobs
-from api.partitions import Partitions
-from api.raw_events import RawEvents
-from api.readiness import Readiness
-from api.registry import Registry
-from api.request_ids import RequestIdMiddleware
+from api.middleware.health_memo import HealthMemo
+from api.middleware.ingest_fast_path import IngestFastPath
+from api.middleware.request_ids import RequestIdMiddleware
 from api.routes import (
     channels,
     dead_letters,
@@ -38,9 +28,19 @@ from api.routes import (
     runs,
     systems,
 )
-from api.runs import Runs
-from shared.redis_client import async_client
+from shared.ingest.append import Ingestor
+from shared.services.backlog import Readiness
+from shared.services.dead_letters import DeadLetters
+from shared.services.health import HealthReader
+from shared.services.history import HistoryReader
+from shared.services.jobs import Jobs
+from shared.services.notifications import Channels
+from shared.services.raw_events import RawEvents
+from shared.services.registry import Registry
+from shared.services.runs import Runs
 from shared.settings import Settings, get_settings
+from shared.store.client import async_client
+from shared.store.partitions import Partitions
 
 log = logging.getLogger("lso.api")
 

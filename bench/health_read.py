@@ -28,8 +28,8 @@ import redis
 
 from bench import wrk
 from bench.stack import Stack
-from shared import keys
-from shared.buckets import (
+from shared.model.sketch import bucket_of
+from shared.model.time_slots import (
     COUNT_FIELD,
     ERRORS_FIELD,
     HISTOGRAM_LEVEL,
@@ -38,7 +38,7 @@ from shared.buckets import (
     counter_field,
     slot_index,
 )
-from shared.sketch import bucket_of
+from shared.store import keys
 
 EDGE_S = 1200
 SCENARIOS = [("5 min", 300, 10**3), ("5 min", 300, 10**7), ("24 h", 86_400, 10**3),

@@ -12,8 +12,8 @@ import redis
 
 from bench.report import memory_line
 from bench.scratch import fill, scratch_store
-from shared import keys
 from shared.settings import Settings
+from shared.store import keys
 from worker.consumer import Worker
 
 

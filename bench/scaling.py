@@ -29,7 +29,7 @@ from bench.procs import spawn, stop
 from bench.scratch import fill
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey
-from shared import keys, layout
+from shared.store import keys, layout
 
 PARTITIONS = 12
 BATCH = 100

@@ -11,8 +11,8 @@ import redis
 import redis.cluster
 
 from lso.embedded import binary_path, free_port
-from shared import keys
-from shared.codec import encode_batch
+from shared.model.codec import encode_batch
+from shared.store import keys
 
 
 @contextmanager

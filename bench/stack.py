@@ -19,7 +19,7 @@ import redis
 
 from bench.procs import spawn, stop
 from lso.embedded import EmbeddedValkey, free_port
-from shared import keys
+from shared.store import keys
 
 PARTITIONS = 1
 STOP_GRACE_S = 15.0

@@ -53,7 +53,7 @@ def _api(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import redis
 
-    from shared.redis_client import sync_client
+    from shared.store.client import sync_client
     from worker.consumer import Worker, is_alive
 
     settings = get_settings()
@@ -93,8 +93,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _partitions(args: argparse.Namespace) -> int:
-    from shared import layout
-    from shared.redis_client import sync_client
+    from shared.store import layout
+    from shared.store.client import sync_client
 
     settings = get_settings()
     client = sync_client(settings)

@@ -18,11 +18,11 @@ from types import FrameType
 from lso.children import spawn
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey, data_dir_lock
-from shared import keys
-from shared.api_keys import create_sync, token_hash
 from shared.backoff import Backoff
-from shared.redis_client import sync_client
+from shared.services.api_keys import create_sync, token_hash
 from shared.settings import Settings
+from shared.store import keys
+from shared.store.client import sync_client
 
 log = logging.getLogger("lso.up")
 

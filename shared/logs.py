@@ -4,7 +4,7 @@ request id of the request being served (`-` outside requests)."""
 import contextvars
 import logging
 
-# Set by the API per request (api/request_ids.py); read by every log record.
+# Set by the API per request (api/middleware/request_ids.py); read by every log record.
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 

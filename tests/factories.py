@@ -6,9 +6,9 @@ from typing import Any
 import orjson
 import redis
 
-from shared import keys
-from shared.buckets import COUNT_FIELD, ERRORS_FIELD, parse_field
-from shared.codec import encode_batch
+from shared.model.codec import encode_batch
+from shared.model.time_slots import COUNT_FIELD, ERRORS_FIELD, parse_field
+from shared.store import keys
 
 
 def now_ms() -> int:

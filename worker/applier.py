@@ -1,8 +1,9 @@
 """The processing contract: apply a set of stream entries, each exactly once, then acknowledge it.
 
-The acknowledgement is part of the same atomic script as the side effects (shared/lua/apply.lua),
-so there is no window in which an entry is applied but still pending, or acknowledged but not
-applied. Undecodable entries go to the dead-letter stream, also atomically with their XACK.
+The acknowledgement is part of the same atomic script as the side effects
+(shared/store/lua/apply.lua), so there is no window in which an entry is applied but still
+pending, or acknowledged but not applied. Undecodable entries go to the dead-letter stream, also
+atomically with their XACK.
 """
 
 import enum
@@ -15,10 +16,10 @@ from typing import Protocol
 
 import redis
 
-from shared import keys, scripts
-from shared.codec import Batch, UndecodableEntry, decode_batch
-from shared.redis_client import SyncRedis
+from shared.model.codec import Batch, UndecodableEntry, decode_batch
 from shared.settings import Settings
+from shared.store import keys, scripts
+from shared.store.client import SyncRedis
 from worker.plan import plan_apply
 from worker.script_batch import MOVED_ERRORS, ScriptBatch, refresh_slots_if_moved
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import redis
 
-from shared import keys, layout
 from shared.backoff import Backoff
-from shared.redis_client import SyncRedis
 from shared.settings import Settings
+from shared.store import keys, layout
+from shared.store.client import SyncRedis
 from worker import streams
 from worker.applier import Applier, Entry, Outcome, RedisApplier
 
@@ -61,7 +61,7 @@ class Worker:
         self.stats = Stats()
         self._backoff = Backoff(cap_s=30.0)
         self._read_own = True
-        self._streams = 0  # ingest streams read, from the partition layout (shared/layout.py)
+        self._streams = 0  # ingest streams read, from the partition layout (shared/store/layout.py)
         self._history: list[str] = []
         self._groups_ready = False
         self._reads = 0

@@ -1,4 +1,4 @@
-"""Turn decoded batches of one system into the KEYS and ARGV of `shared/lua/apply.lua` (pure).
+"""Turn decoded batches of one system into the KEYS and ARGV of `shared/store/lua/apply.lua` (pure).
 
 Several stream entries of one system are applied by one script call, so their events are
 aggregated here, in Python, into one *unconditional* contribution: one increment per counter
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from shared import keys
-from shared.buckets import (
+from shared.model.codec import RAW_BUCKET_MS, Batch, CompactEvent
+from shared.model.sketch import bucket_of
+from shared.model.time_slots import (
     COUNT_FIELD,
     ERRORS_FIELD,
     HISTOGRAM_LEVEL,
@@ -24,9 +25,8 @@ from shared.buckets import (
     container_start,
     slot_index,
 )
-from shared.codec import RAW_BUCKET_MS, Batch, CompactEvent
 from shared.settings import Settings
-from shared.sketch import bucket_of
+from shared.store import keys
 
 Arg = str | int | bytes
 

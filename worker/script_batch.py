@@ -9,7 +9,7 @@ import redis
 import redis.client
 import redis.cluster
 
-from shared.redis_client import SyncRedis, is_cluster
+from shared.store.client import SyncRedis, is_cluster
 
 # Replies of a node that no longer holds the slot (the call was not run there).
 MOVED_ERRORS = (redis.exceptions.MovedError, redis.exceptions.AskError)

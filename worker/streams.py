@@ -9,8 +9,8 @@ from typing import Any
 
 import redis
 
-from shared import keys
-from shared.redis_client import SyncRedis, is_cluster, text
+from shared.store import keys
+from shared.store.client import SyncRedis, is_cluster, text
 from worker.applier import Entry
 
 log = logging.getLogger("lso.worker")

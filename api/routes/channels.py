@@ -8,7 +8,7 @@ from api import auth
 from api.auth import CallerDep
 from api.deps import ChannelsDep, RegistryDep, SystemId
 from api.schemas.notifications import ChannelCreate, ChannelCreated, ChannelInfo, ChannelList
-from shared.channels import Channel, UnsafeUrl
+from shared.model.channels import Channel, UnsafeUrl
 
 router = APIRouter(tags=["notifications"])
 

@@ -16,18 +16,18 @@ from api.deps import (
     SystemId,
 )
 from api.errors import retry_later
-from api.ingest import Ingestor
-from api.raw_events import Filters
-from api.readiness import Backlog
 from api.schemas.events import Accepted, batch_model
 from api.schemas.raw_events import EventPage
 from api.time_range import time_range
-from shared.codec import encode_batch
+from shared.ingest.append import Ingestor
+from shared.model.codec import encode_batch
+from shared.services.backlog import Backlog
+from shared.services.raw_events import Filters
 from shared.settings import Settings
 
 router = APIRouter(tags=["events"])
 
-# The body is validated from raw bytes (api/ingest.py), not by FastAPI, so its schema is declared
+# The body is validated from raw bytes (shared/ingest/), not by FastAPI, so its schema is declared
 # by hand; the models it refers to are added to the document's components (api/main.py).
 _BODY_SCHEMA = batch_model(5000).model_json_schema(ref_template="#/components/schemas/{model}")
 BODY_COMPONENTS: dict[str, object] = _BODY_SCHEMA.pop("$defs", {})
@@ -83,7 +83,7 @@ async def accept(
     now: datetime,
     idempotency_key: str | None,
 ) -> Response:
-    """The whole of an ingest request after routing (api/ingest_fast_path.py calls it too)."""
+    """The whole of an ingest request after routing (the ingest fast path calls it too)."""
     settings: Settings = state.settings
     ingestor: Ingestor = state.ingestor
     auth.ingest(caller, system_id)

@@ -13,8 +13,8 @@ from api.deps import HealthReaderDep, HistoryReaderDep, NowDep, RegistryDep, Set
 from api.schemas.health import Health, Overview, Probe, SystemVerdict
 from api.schemas.history import History
 from api.time_range import time_range
-from shared.policy import EffectivePolicy, Policy, effective
-from shared.verdict import Verdict
+from shared.model.policy import EffectivePolicy, Policy, effective
+from shared.model.verdict import Verdict
 
 router = APIRouter(tags=["health"])
 

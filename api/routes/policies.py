@@ -4,7 +4,7 @@ from pydantic import BaseModel, ValidationError
 from api import auth
 from api.auth import CallerDep
 from api.deps import RegistryDep, SettingsDep, SystemId
-from shared.policy import EffectivePolicy, Policy, effective
+from shared.model.policy import EffectivePolicy, Policy, effective
 
 router = APIRouter(tags=["systems"])
 

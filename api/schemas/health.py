@@ -2,8 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from shared.policy import EffectivePolicy
-from shared.verdict import Verdict
+from shared.model.policy import EffectivePolicy
+from shared.model.verdict import Verdict
 
 
 class Rule(BaseModel):

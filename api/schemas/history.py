@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from shared.verdict import Verdict
+from shared.model.verdict import Verdict
 
 
 class HistoryPoint(BaseModel):

@@ -3,8 +3,8 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from shared.channels import DEFAULT_NOTIFY_ON, ChannelKind
-from shared.verdict import Verdict
+from shared.model.channels import DEFAULT_NOTIFY_ON, ChannelKind
+from shared.model.verdict import Verdict
 
 
 class ChannelCreate(BaseModel):

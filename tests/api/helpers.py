@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys, layout
 from shared.settings import Settings
+from shared.store import keys, layout
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def middleware(api: TestClient, kind: type[T]) -> T:
 
 
 def partition(client: redis.Redis, system_id: int) -> int:
-    """The partition of a registered system (shared/layout.py)."""
+    """The partition of a registered system (shared/store/layout.py)."""
     found = layout.load_sync(client, Settings().partitions).partition_of(system_id)
     assert found is not None, f"system {system_id} is not registered"
     return found

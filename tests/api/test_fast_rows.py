@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.fast_rows import compact_rows
-from api.ingest import Ingestor
+from shared.ingest.append import Ingestor
+from shared.ingest.fast_rows import compact_rows
 from shared.settings import Settings
 
 LATEST_MS = 1_800_000_000_000

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
-from api.health_memo import HealthMemo
+from api.middleware.health_memo import HealthMemo
 from tests.api.helpers import event, middleware, post_events, register
 from tests.conftest import Clock
 from worker.consumer import Stats

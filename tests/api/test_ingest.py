@@ -11,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.ingest import Ingestor
-from shared.codec import decode_batch, encode_batch
+from shared.ingest.append import Ingestor
+from shared.model.codec import decode_batch, encode_batch
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from api.ingest_fast_path import IngestFastPath
+from api.middleware.ingest_fast_path import IngestFastPath
 from tests.api.helpers import event, middleware, register
 from tests.conftest import Clock
 

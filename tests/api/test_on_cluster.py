@@ -14,9 +14,9 @@ from rq.timeouts import TimerDeathPenalty
 
 from api.main import create_app
 from lso.cluster import EmbeddedCluster
-from shared import jobqueue, keys
-from shared.redis_client import sync_client
 from shared.settings import Settings
+from shared.store import jobqueue, keys
+from shared.store.client import sync_client
 from tests.api.helpers import event
 from tests.conftest import Clock, make_settings
 from tests.receiver import Receiver

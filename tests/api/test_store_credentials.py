@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from lso.embedded import free_port
-from shared.redis_client import sync_client
+from shared.store.client import sync_client
 from tests.api.helpers import event, post_events, register
 from tests.conftest import SERVERS, make_settings
 from tests.lso.processes import wait_for

@@ -17,8 +17,8 @@ import redis
 import redis.cluster
 
 from lso.embedded import free_port
-from shared import keys, layout
 from shared.settings import Settings
+from shared.store import keys, layout
 from tests.lso.conftest import Spawn
 from tests.lso.processes import wait_for
 from tests.servers import Server

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lso.cluster import EmbeddedCluster
-from shared import keys
+from shared.store import keys
 from tests.lso.conftest import Spawn
 from tests.lso.processes import kill_while_holding, wait_for
 from tests.lso.stack import Client, Stack, raw_events_by_run

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
 from shared.settings import Settings
+from shared.store import keys
 from tests.api.helpers import event, post_events, register
 from tests.conftest import Clock
 from tests.lso.processes import run_lso

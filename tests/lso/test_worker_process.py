@@ -6,7 +6,7 @@ import time
 import pytest
 import redis
 
-from shared import keys
+from shared.store import keys
 from tests.factories import append, now_ms, row, totals
 from tests.lso.conftest import Spawn
 from tests.lso.processes import kill_while_holding, output, run_lso, stop, wait_for

@@ -3,7 +3,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.buckets import LEVELS, cover
+from shared.model.time_slots import LEVELS, cover
 
 DAY = 86_400
 slot_size = {level.container_s: level.slot_s for level in LEVELS}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.channels import UnsafeUrl, check_url
+from shared.model.channels import UnsafeUrl, check_url
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from shared.codec import CompactEvent, UndecodableEntry, decode_batch, encode_batch
+from shared.model.codec import CompactEvent, UndecodableEntry, decode_batch, encode_batch
 
 ROW = [1_700_000_000_123, 1, 12.5, "load", "extract", "run-1", "ev-1", {"rows": 3}]
 

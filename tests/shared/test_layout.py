@@ -2,8 +2,8 @@
 
 import redis
 
-from shared import keys, layout
-from shared.layout import Layout
+from shared.store import keys, layout
+from shared.store.layout import Layout
 
 
 def test_a_system_keeps_the_partition_of_the_epoch_it_was_registered_in() -> None:

@@ -2,11 +2,11 @@ from collections import Counter
 
 import pytest
 
-from shared.policy import Policy, effective
-from shared.rules import Inputs, evaluate
+from shared.model.policy import Policy, effective
+from shared.model.rules import Inputs, evaluate
+from shared.model.stats import StagedStats, Stats
+from shared.model.verdict import Verdict
 from shared.settings import Settings
-from shared.stats import StagedStats, Stats
-from shared.verdict import Verdict
 
 
 @pytest.mark.parametrize(

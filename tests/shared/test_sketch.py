@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.sketch import ALPHA, ZERO_BUCKET, bucket_of, bucket_value, quantiles
+from shared.model.sketch import ALPHA, ZERO_BUCKET, bucket_of, bucket_value, quantiles
 
 
 def exact_nearest_rank(values: list[float], q: float) -> float:

@@ -3,8 +3,8 @@
 import pytest
 import redis
 
-from shared import keys
 from shared.settings import Settings
+from shared.store import keys
 from tests.factories import append, now_ms, raw_rows, row, totals
 from worker import streams
 from worker.applier import Entry, Outcome, RedisApplier

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from shared import keys
-from shared.redis_client import sync_client
 from shared.settings import Settings
+from shared.store import keys
+from shared.store.client import sync_client
 from tests.factories import append, now_ms, row, totals
 from worker import streams
 from worker.applier import Outcome

@@ -2,11 +2,11 @@
 
 import orjson
 
-from shared import keys
-from shared.buckets import LEVELS
-from shared.codec import RAW_BUCKET_MS, Batch, CompactEvent, decode_batch, encode_batch
+from shared.model.codec import RAW_BUCKET_MS, Batch, CompactEvent, decode_batch, encode_batch
+from shared.model.sketch import bucket_of
+from shared.model.time_slots import LEVELS
 from shared.settings import Settings
-from shared.sketch import bucket_of
+from shared.store import keys
 from worker.plan import plan_apply
 
 NOW_MS = 1_800_000_000_000

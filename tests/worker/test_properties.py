@@ -9,10 +9,10 @@ import redis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from shared import keys
-from shared.buckets import HISTOGRAM_LEVEL, LEVELS, parse_field
+from shared.model.sketch import bucket_of
+from shared.model.time_slots import HISTOGRAM_LEVEL, LEVELS, parse_field
 from shared.settings import Settings
-from shared.sketch import bucket_of
+from shared.store import keys
 from tests.factories import append, now_ms, raw_rows
 from worker import streams
 from worker.applier import RedisApplier

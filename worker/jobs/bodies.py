@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from shared.channels import ChannelKind
-from shared.verdict import Verdict
+from shared.model.channels import ChannelKind
+from shared.model.verdict import Verdict
 
 USER_AGENT = "LSO-notifier/1"
 FIRING_HOLD = timedelta(days=1)

@@ -5,9 +5,9 @@ from functools import cache
 import redis
 import rq
 
-from shared import jobqueue
-from shared.redis_client import SyncRedis, sync_client
 from shared.settings import Settings, get_settings
+from shared.store import jobqueue
+from shared.store.client import SyncRedis, sync_client
 
 _settings: list[Settings] = []
 

@@ -1,5 +1,5 @@
 """The evaluator (an rq job): compute verdicts with the very code `GET /systems/{id}/health`
-uses, record each change once (shared/lua/transition.lua), then tell whom it concerns.
+uses, record each change once (shared/store/lua/transition.lua), then tell whom it concerns.
 
 A normal pass evaluates the systems that had events applied since the last pass (the workers'
 `dirty` sets); a sweep evaluates every system, which is how silent ones are caught, and puts back
@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from fastapi import HTTPException
 from pydantic import ValidationError
 
-from api.health_read import HealthReader
-from api.partitions import Partitions
-from api.registry import Registry
-from shared import keys, scripts
-from shared.policy import effective
-from shared.redis_client import AsyncRedis, async_client, text
+from shared.model.policy import effective
+from shared.services.health import HealthReader
+from shared.services.registry import Registry
 from shared.settings import Settings
+from shared.store import keys, scripts
+from shared.store.client import AsyncRedis, async_client, text
+from shared.store.partitions import Partitions
 from worker.jobs import context, notify
 
 log = logging.getLogger("lso.jobs")

@@ -6,7 +6,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
-from shared.channels import check_url
+from shared.model.channels import check_url
 
 MAX_RESPONSE_BYTES = 4096
 

@@ -11,8 +11,8 @@ import logging
 import time
 from collections.abc import Iterator
 
-from shared import keys, layout
-from shared.redis_client import SyncRedis
+from shared.store import keys, layout
+from shared.store.client import SyncRedis
 from worker import streams
 from worker.jobs import context
 

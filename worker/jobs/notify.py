@@ -13,9 +13,9 @@ import orjson
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus, Retry
 
-from shared import jobqueue, keys, scripts
-from shared.channels import Channel
-from shared.redis_client import SyncRedis, text
+from shared.model.channels import Channel
+from shared.store import jobqueue, keys, scripts
+from shared.store.client import SyncRedis, text
 from worker.jobs import context
 from worker.jobs.bodies import Notice, render, signed_headers
 from worker.jobs.http import DeliveryFailed, post

@@ -5,7 +5,7 @@ import logging
 
 import rq
 
-from shared import jobqueue
+from shared.store import jobqueue
 from worker.consumer import consumer_name
 from worker.jobs import context
 from worker.jobs.ticker import Ticker

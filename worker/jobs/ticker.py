@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared import jobqueue, keys
+from shared.store import jobqueue, keys
 from worker.jobs import context, evaluate, maintenance
 
 log = logging.getLogger("lso.jobs")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
+from shared.store import keys
 from tests.api.helpers import event, partition, post_events, register
 from tests.conftest import Clock
 from worker.consumer import Stats

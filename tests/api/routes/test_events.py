@@ -10,7 +10,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
+from shared.store import keys
 from tests.api.helpers import event, partition, post_events, register, stream_entries
 from tests.conftest import Clock
 from worker.consumer import Stats

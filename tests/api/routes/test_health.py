@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.sketch import ALPHA
+from shared.model.sketch import ALPHA
 from tests.api.helpers import event, post_events, register
 from tests.conftest import Clock
 from worker.consumer import Stats

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.sketch import ALPHA
+from shared.model.sketch import ALPHA
 from tests.api.helpers import event, register
 from tests.conftest import Clock
 from worker.consumer import Stats

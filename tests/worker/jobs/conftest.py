@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from shared import jobqueue
 from shared.settings import Settings
+from shared.store import jobqueue
 from tests.conftest import make_settings
 from worker.consumer import Worker
 from worker.jobs import context, evaluate

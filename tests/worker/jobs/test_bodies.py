@@ -4,7 +4,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from shared.channels import ChannelKind
+from shared.model.channels import ChannelKind
 from worker.jobs.bodies import Notice, alertmanager, render, signed_headers, slack, webhook
 
 AT = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys, scripts
+from shared.store import keys, scripts
 from tests.api.helpers import partition
 from tests.receiver import Receiver
 from tests.worker.jobs.conftest import RunJobs, events

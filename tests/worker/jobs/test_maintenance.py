@@ -6,7 +6,7 @@ from collections.abc import Callable
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
+from shared.store import keys
 from tests.api.helpers import partition
 from tests.receiver import Receiver
 from tests.worker.jobs.conftest import RunJobs, events

@@ -12,7 +12,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from shared import keys
+from shared.store import keys
 from tests.api.helpers import partition
 from tests.receiver import Receiver
 from tests.worker.jobs.conftest import RunJobs, events

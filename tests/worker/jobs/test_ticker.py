@@ -1,7 +1,7 @@
 """The ticker: each periodic job once per period, however many `lso jobs` processes tick."""
 
-from shared import jobqueue
 from shared.settings import Settings
+from shared.store import jobqueue
 from worker.jobs import context
 from worker.jobs.ticker import Ticker
 

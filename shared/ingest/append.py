@@ -1,0 +1,205 @@
+"""Validate a raw batch body and append it to its partition's stream as one entry.
+
+The body is validated straight from bytes (no intermediate dicts), then reduced to compact rows
+(shared/model/codec.py). Checks that depend on settings or on the path (system id match, future
+skew, payload size) follow in one pass and report the same `loc` shape as pydantic.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from redis.exceptions import NoScriptError, ResponseError
+
+from api.schemas.events import Event, batch_model
+from shared.ingest.fast_rows import compact_rows
+from shared.settings import Settings
+from shared.store import keys, scripts
+from shared.store.client import AsyncRedis, is_cluster, text
+from shared.store.partitions import Partitions
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What became of a batch: appended (both fields zero), shed, or rate-limited."""
+
+    shed_backlog: int = 0
+    rate_limited_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.shed_backlog and not self.rate_limited_s
+
+
+class StoreNotDurable(Exception):
+    """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""
+
+
+class Ingestor:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
+        self._client = client
+        self._settings = settings
+        self.model = batch_model(settings.max_batch_events)
+        self._ingest = client.register_script(scripts.source(scripts.INGEST))
+        self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
+
+    def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:
+        """Compact rows of a valid batch; raises RequestValidationError naming every bad field."""
+        latest_ms = (now - _EPOCH) // _MS + self._settings.max_future_skew_s * 1000
+        s = self._settings
+        fast = compact_rows(body, system_id, latest_ms, s.max_batch_events, s.max_payload_bytes)
+        if fast is not None:
+            return fast
+        return self.validate_with_pydantic(system_id, body, latest_ms)
+
+    def validate_with_pydantic(
+        self, system_id: int, body: bytes, latest_ms: int
+    ) -> list[list[Any]]:
+        """`validate` for every body: the reference that compact_rows must agree with."""
+        try:
+            batch = self.model.model_validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        errors: list[dict[str, Any]] = []
+        rows: list[list[Any]] = []
+        events: list[Event] = batch.events  # type: ignore[attr-defined]
+        # Only bodies that compact_rows would not judge come here: errors, and unusual forms.
+        for i, e in enumerate(events):
+            ts_ms = (e.ts - _EPOCH) // _MS  # exact (float timestamps could round a ms away)
+            payload = e.payload
+            if ts_ms > latest_ms or e.system_id not in (None, system_id) or payload is not None:
+                errors += self._problems(i, ts_ms, latest_ms, e, system_id)
+            rows.append(
+                [ts_ms, int(e.status == "error"), e.latency_ms, e.event_type, e.stage, e.run_id,
+                 e.event_id, payload]
+            )  # fmt: skip
+        if errors:
+            raise RequestValidationError(errors)
+        return rows
+
+    def _problems(
+        self, index: int, ts_ms: int, latest_ms: int, e: Event, system_id: int
+    ) -> list[dict[str, Any]]:
+        """What is wrong with one event beyond its schema (empty when nothing is)."""
+        loc = ("body", "events", index)
+        errors = []
+        if ts_ms > latest_ms:
+            errors.append(_error(loc + ("ts",), "ts lies more than the allowed skew ahead"))
+        if e.system_id is not None and e.system_id != system_id:
+            errors.append(_error(loc + ("system_id",), f"must equal the path id {system_id}"))
+        if e.payload is not None:
+            problem = self._payload_problem(e.payload)
+            if problem:
+                errors.append(_error(loc + ("payload",), problem))
+        return errors
+
+    def _payload_problem(self, payload: dict[str, Any]) -> str | None:
+        try:
+            size = len(orjson.dumps(payload))
+        except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer beyond 64 bits
+            return f"cannot be stored: {exc}"
+        if size > self._settings.max_payload_bytes:
+            return f"exceeds {self._settings.max_payload_bytes} bytes"
+        return None
+
+    async def append(
+        self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
+    ) -> Appended:
+        """Append one encoded batch and count its events, atomically, unless the partition's
+        backlog is at its share of LSO_MAX_LAG_EVENTS or the system is over its rate limit.
+
+        With LSO_DURABLE_ACK it returns only once the store fsynced the write (WAITAOF); a store
+        that cannot confirm raises StoreNotDurable (a 503: the client retries, and its
+        Idempotency-Key or event ids keep the retry from counting twice).
+        """
+        partition = await self._partitions.of(system_id)
+        streams = (await self._partitions.layout()).streams
+        backlog_share = max(self._settings.max_lag_events // streams, 1)
+        capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
+        fields: list[bytes] = [b for pair in entry.items() for b in pair]
+        script_keys = [
+            keys.stream(partition),
+            keys.partition_stats(partition),
+            keys.rate_bucket(partition, system_id),
+        ]
+        args: list[bytes | str | int] = [
+            events,
+            repr(rate_per_s),
+            repr(capacity),
+            backlog_share,
+            *fields,
+        ]
+        if self._settings.durable_ack:
+            code, value = await self._append_durably(script_keys, args)
+        else:
+            code, value = await self._ingest(keys=script_keys, args=args)
+        if code == -1:
+            return Appended(shed_backlog=int(value))
+        if code == 0:
+            return Appended(rate_limited_s=int(value) / 1000)
+        return Appended()
+
+    async def _append_durably(self, script_keys: list[str], args: list[bytes | str | int]) -> Any:
+        """Run the ingest script, then WAITAOF on the same connection: WAITAOF waits for the
+        writes of its own connection only, so both go in one pipeline (on a cluster, to the node
+        holding the partition)."""
+        if self._fsync_always is None:
+            self._fsync_always = await self._fsyncs_every_write()
+            await self._client.script_load(self._ingest.script)  # NOSCRIPT only after a failover
+        if self._fsync_always:
+            return await self._ingest(keys=script_keys, args=args)  # fsynced before the reply
+        timeout_ms = max(self._settings.redis_timeout_ms // 2, 1)
+        node: dict[str, Any] = {}
+        if is_cluster(self._client):
+            node["target_nodes"] = self._client.get_node_from_key(script_keys[0])  # type: ignore[union-attr]
+        for attempt in range(2):
+            pipe = self._client.pipeline(transaction=False)
+            pipe.evalsha(self._ingest.sha, len(script_keys), *script_keys, *args)
+            pipe.execute_command("WAITAOF", 1, 0, timeout_ms, **node)
+            appended, waited = await pipe.execute(raise_on_error=False)
+            if isinstance(appended, NoScriptError) and attempt == 0:
+                await self._client.script_load(self._ingest.script)
+                continue
+            break
+        if isinstance(appended, Exception):
+            raise appended
+        if isinstance(waited, ResponseError):  # e.g. AOF switched off at runtime
+            raise StoreNotDurable(f"WAITAOF failed: {waited}")
+        if isinstance(waited, Exception):
+            raise waited
+        if int(waited[0]) < 1:
+            raise StoreNotDurable(f"the store did not fsync within {timeout_ms} ms")
+        return appended
+
+    async def _fsyncs_every_write(self) -> bool:
+        """True when the store runs `appendfsync always`; raises StoreNotDurable when it can
+        confirm nothing (AOF off, or no WAITAOF before Redis 7.2 and no `always`)."""
+        try:
+            config = await self._client.config_get("append*")
+        except ResponseError:
+            config = {}  # CONFIG may be renamed away on managed servers: rely on WAITAOF
+        aof = {text(k or ""): text(v or "") for k, v in config.items()}
+        if aof.get("appendonly") == "no":
+            raise StoreNotDurable("LSO_DURABLE_ACK needs the store's AOF (appendonly yes)")
+        if aof.get("appendfsync") == "always":
+            return True
+        info = await self._client.info("server")
+        version = tuple(int(x) for x in str(info.get("redis_version", "0.0")).split(".")[:2])
+        if version < (7, 2):
+            raise StoreNotDurable(
+                "LSO_DURABLE_ACK needs WAITAOF (Redis/Valkey >= 7.2) or appendfsync always"
+            )
+        return False
+
+
+def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
+    return {"type": "value_error", "loc": loc, "msg": msg}

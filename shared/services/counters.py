@@ -1,0 +1,132 @@
+"""Reading counter containers for one system, each container fetched once per request."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from shared.model.stats import StagedStats, Stats, parsed
+from shared.model.time_slots import (
+    COUNT_FIELD,
+    ERRORS_FIELD,
+    HISTOGRAM_LEVEL,
+    LEVELS,
+    Level,
+    container_start,
+    cover,
+    histogram_span,
+)
+from shared.store import keys
+from shared.store.client import AsyncPipeline
+
+Container = tuple[int, int]  # (container_s, container start s)
+
+
+@dataclass
+class Counters:
+    partition: int
+    system_id: int
+    fields: dict[Container, dict[bytes, bytes]] = field(default_factory=dict)
+
+    def need(self, containers: list[Container]) -> None:
+        for c in containers:
+            self.fields.setdefault(c, {})
+
+    def queue(self, pipe: AsyncPipeline) -> list[Container]:
+        """Queue an HGETALL of every needed container; `store` the replies in this order."""
+        order = list(self.fields)
+        for container_s, start in order:
+            pipe.hgetall(keys.counters(self.partition, self.system_id, container_s, start))
+        return order
+
+    def store(self, order: list[Container], replies: list[dict[bytes, bytes]]) -> None:
+        self.fields.update(zip(order, replies, strict=True))
+
+    def window(self, start_s: int, end_s: int) -> StagedStats:
+        """Statistics of the events whose second lies in [start_s, end_s] (needs `need_window`):
+        counts and errors exactly, the latency histogram over `histogram_span` of the window."""
+        # The hot loop of every health read (thousands of fields for busy systems): work on the
+        # raw bytes, test the slot before anything else, decode bucket names once at the end.
+        exact = cover(start_s, end_s)
+        wide = cover(*histogram_span(start_s, end_s))
+        everything = _Tally()
+        staged: dict[bytes, _Tally] = {}
+        for container in exact.keys() | wide.keys():
+            count_slots = {str(slot).encode() for slot in exact.get(container, ())}
+            histogram_slots = {str(slot).encode() for slot in wide.get(container, ())}
+            for name, count in self.fields.get(container, {}).items():
+                slot, _, rest = name.partition(b":")
+                bucket, _, stage = rest.partition(b":")
+                if bucket in (_COUNT, _ERRORS):
+                    if slot not in count_slots:
+                        continue
+                elif slot not in histogram_slots:
+                    continue
+                n = int(count)
+                everything.add(bucket, n)
+                if stage:
+                    tally = staged.get(stage)
+                    if tally is None:
+                        tally = staged[stage] = _Tally()
+                    tally.add(bucket, n)
+        stats = StagedStats(all=everything.stats())
+        for stage, tally in staged.items():
+            stats.stages[stage.decode()] = tally.stats()
+        return stats
+
+    def need_window(self, start_s: int, end_s: int) -> None:
+        self.need(list(cover(start_s, end_s)))
+        self.need(list(cover(*histogram_span(start_s, end_s))))
+
+    def series(self, level: Level, start_s: int, end_s: int) -> list[tuple[int, Stats]]:
+        """One Stats per `level` slot from the slot holding start_s to the one holding end_s."""
+        out: dict[int, Stats] = {}
+        first = start_s - start_s % level.slot_s
+        for slot_start in range(first, end_s + 1, level.slot_s):
+            out[slot_start] = Stats()
+        for container in self._series_containers(level, start_s, end_s):
+            for slot, bucket, _, n in parsed(self.fields.get(container, {})):
+                slot_start = container[1] + slot * level.slot_s
+                if slot_start in out:
+                    out[slot_start].add_count(bucket, n)
+        return sorted(out.items())
+
+    def need_series(self, level: Level, start_s: int, end_s: int) -> None:
+        self.need(self._series_containers(level, start_s, end_s))
+
+    @staticmethod
+    def _series_containers(level: Level, start_s: int, end_s: int) -> list[Container]:
+        first = container_start(level, start_s)
+        return [(level.container_s, c) for c in range(first, end_s + 1, level.container_s)]
+
+
+_ERRORS = ERRORS_FIELD.encode()
+_COUNT = COUNT_FIELD.encode()
+
+
+class _Tally:
+    __slots__ = ("total", "errors", "histogram")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.errors = 0
+        self.histogram: Counter[bytes] = Counter()
+
+    def add(self, bucket: bytes, n: int) -> None:
+        if bucket == _COUNT:
+            self.total += n
+        elif bucket == _ERRORS:
+            self.errors += n
+        else:
+            self.histogram[bucket] += n
+
+    def stats(self) -> Stats:
+        histogram = Counter({bucket.decode(): n for bucket, n in self.histogram.items()})
+        return Stats(total=self.total, errors=self.errors, histogram=histogram)
+
+
+def level_for(span_s: int, max_points: int) -> Level:
+    """The finest resolution with latency histograms that shows `span_s` in at most `max_points`
+    slots."""
+    for level in LEVELS[HISTOGRAM_LEVEL:]:
+        if span_s / level.slot_s <= max_points:
+            return level
+    return LEVELS[-1]

@@ -1,0 +1,119 @@
+"""Notification channels in the registry (`lso:{reg}:channels`), and a system's notification
+state: transitions, deliveries and mute (in the system's partition)."""
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+
+import orjson
+
+from shared.model.channels import Channel, ChannelKind, check_url
+from shared.model.verdict import Verdict
+from shared.store import keys
+from shared.store.client import AsyncRedis, text
+from shared.store.partitions import Partitions
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class Channels:
+    def __init__(self, client: AsyncRedis, partitions: Partitions, allow_private: bool) -> None:
+        self._client = client
+        self._partitions = partitions
+        self._allow_private = allow_private
+
+    async def check(self, url: str) -> None:
+        """Raises UnsafeUrl (a ValueError) for a URL notifications must not go to."""
+        await asyncio.to_thread(check_url, url, self._allow_private)
+
+    async def create(
+        self,
+        system_id: int | None,
+        kind: ChannelKind,
+        url: str,
+        notify_on: list[Verdict],
+        name: str | None,
+    ) -> Channel:
+        channel_id = int(await self._client.incr(keys.CHANNEL_SEQ))
+        channel = Channel(
+            channel_id=channel_id,
+            system_id=system_id,
+            kind=kind,
+            url=url,
+            notify_on=list(dict.fromkeys(notify_on)),
+            name=name,
+            created_at=_iso(datetime.now(UTC)),
+            secret="lso_s_" + secrets.token_urlsafe(32),
+        )
+        await self._client.hset(keys.CHANNELS, str(channel_id), channel.model_dump_json())
+        return channel
+
+    async def of(self, system_id: int | None) -> list[Channel]:
+        """The channels of one system (`None`: the global ones)."""
+        docs: list[bytes] = await self._client.hvals(keys.CHANNELS)  # type: ignore[assignment]
+        found = [Channel.model_validate_json(doc) for doc in docs]
+        return sorted((c for c in found if c.system_id == system_id), key=lambda c: c.channel_id)
+
+    async def delete(self, system_id: int | None, channel_id: int) -> bool:
+        doc = await self._client.hget(keys.CHANNELS, str(channel_id))
+        if doc is None or Channel.model_validate_json(doc).system_id != system_id:
+            return False
+        return bool(await self._client.hdel(keys.CHANNELS, str(channel_id)))
+
+    async def delete_all_of(self, system_id: int) -> None:
+        for channel in await self.of(system_id):
+            await self._client.hdel(keys.CHANNELS, str(channel.channel_id))
+
+    async def transitions(self, system_id: int, limit: int) -> list[dict[str, object]]:
+        p = await self._partitions.of(system_id)
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self._client.xrevrange(  # type: ignore[assignment]
+            keys.transitions(p, system_id), count=limit
+        )
+        return [
+            {
+                "id": text(entry_id),
+                "system_id": system_id,
+                "from": text(fields[b"from"]) or None,
+                "to": text(fields[b"to"]),
+                "reason": text(fields[b"reason"]),
+                "at": datetime.fromtimestamp(int(fields[b"at"]) / 1000, UTC),
+            }
+            for entry_id, fields in entries
+        ]
+
+    async def deliveries(self, system_id: int, limit: int) -> list[dict[str, object]]:
+        p = await self._partitions.of(system_id)
+        ids: list[bytes] = await self._client.zrevrange(  # type: ignore[assignment]
+            keys.delivery_index(p, system_id), 0, limit - 1
+        )
+        if not ids:
+            return []
+        docs = await self._client.hmget(keys.deliveries(p, system_id), ids)
+        out = []
+        for doc in docs:
+            if doc is None:
+                continue
+            record = orjson.loads(doc)
+            for field in ("at", "created", "updated"):
+                ms = record.pop(f"{field}_ms")
+                record[field if field == "at" else f"{field}_at"] = datetime.fromtimestamp(
+                    ms / 1000, UTC
+                )
+            out.append(record)
+        return out
+
+    async def mute(self, system_id: int, until: datetime) -> None:
+        p = await self._partitions.of(system_id)
+        until_ms = int(until.timestamp() * 1000)
+        await self._client.set(keys.mute(p, system_id), until_ms, pxat=until_ms)
+
+    async def unmute(self, system_id: int) -> None:
+        p = await self._partitions.of(system_id)
+        await self._client.delete(keys.mute(p, system_id))
+
+    async def muted_until(self, system_id: int) -> datetime | None:
+        p = await self._partitions.of(system_id)
+        raw = await self._client.get(keys.mute(p, system_id))
+        return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, UTC)

@@ -1,0 +1,114 @@
+"""The system registry: names to ids, assigned atomically by shared/store/lua/register.lua."""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import HTTPException
+
+from api.schemas.systems import System
+from shared.model.policy import Policy
+from shared.store import keys, scripts
+from shared.store.client import AsyncRedis
+from shared.store.partitions import Partitions
+
+# How long a replica trusts what it read of a system (that it exists, its rate limit): a limit
+# changed on one replica applies on every replica within this time.
+KNOWN_TTL_S = 2.0
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the API keeps of a system between requests (for KNOWN_TTL_S)."""
+
+    system: System
+    rate_per_s: float
+    policy: Policy
+
+
+class Registry:
+    def __init__(
+        self, client: AsyncRedis, default_rate_per_s: float, partitions: Partitions
+    ) -> None:
+        self._partitions = partitions
+        self._client = client
+        self._default_rate_per_s = default_rate_per_s
+        self._register = client.register_script(scripts.source(scripts.REGISTER))
+        self._known: dict[int, tuple[float, Known]] = {}  # id -> (trusted until, what we know)
+
+    async def register(self, name: str, description: str | None) -> tuple[bool, System]:
+        """Create the system, or return the existing one of that name; True when created."""
+        created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        created, doc = await self._register(
+            keys=[keys.REGISTRY_SEQ, keys.REGISTRY_BY_NAME, keys.REGISTRY_SYSTEMS],
+            args=[name, description or "", created_at, "1" if description is not None else "0"],
+        )
+        return bool(created), System.model_validate_json(doc)
+
+    async def list(self) -> list[System]:
+        docs = await self._client.hvals(keys.REGISTRY_SYSTEMS)
+        return sorted((System.model_validate_json(d) for d in docs), key=lambda s: s.system_id)
+
+    async def get(self, system_id: int) -> System | None:
+        doc = await self._client.hget(keys.REGISTRY_SYSTEMS, str(system_id))
+        return None if doc is None else System.model_validate_json(doc)
+
+    async def require(self, system_id: int) -> Known:
+        """The system with its rate limit and policy; 404 unless it exists.
+        Answers are cached for KNOWN_TTL_S."""
+        now = time.monotonic()
+        cached = self._known.get(system_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hget(keys.REGISTRY_SYSTEMS, str(system_id))
+        pipe.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        pipe.hget(keys.REGISTRY_POLICIES, str(system_id))
+        doc, rate, policy = await pipe.execute()
+        if doc is None:
+            raise HTTPException(404, f"system {system_id} not found")
+        known = Known(
+            system=System.model_validate_json(doc),
+            rate_per_s=self._default_rate_per_s if rate is None else float(rate),
+            policy=Policy() if policy is None else Policy.model_validate_json(policy),
+        )
+        self._known[system_id] = (now + KNOWN_TTL_S, known)
+        return known
+
+    async def set_policy(self, system_id: int, policy: Policy) -> None:
+        """Store the system's policy (fields left out: the defaults)."""
+        doc = policy.model_dump_json(exclude_none=True)
+        await self._client.hset(keys.REGISTRY_POLICIES, str(system_id), doc)
+        self._known.pop(system_id, None)
+        # A new policy changes the answer of a health read: a new data version (health_memo).
+        meta = keys.system_meta(await self._partitions.of(system_id), system_id)
+        await self._client.hincrby(meta, "v", 1)
+
+    async def delete(self, system_id: int) -> tuple[System, int] | None:
+        """Unregister the system; returns it and its partition (None: unknown). Its tombstone is
+        written first, so entries still in its stream are dropped rather than applied again."""
+        system = await self.get(system_id)
+        if system is None:
+            return None
+        partition = await self._partitions.of(system_id)
+        await self._client.set(keys.deleted(partition, system_id), int(time.time() * 1000))
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hdel(keys.REGISTRY_SYSTEMS, str(system_id))
+        pipe.hdel(keys.REGISTRY_BY_NAME, system.name)
+        pipe.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        pipe.hdel(keys.REGISTRY_POLICIES, str(system_id))
+        await pipe.execute()
+        self._known.pop(system_id, None)
+        return system, partition
+
+    async def rate_limit(self, system_id: int) -> float | None:
+        """The system's own limit (None: the default applies)."""
+        value = await self._client.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        return None if value is None else float(value)
+
+    async def set_rate_limit(self, system_id: int, events_per_s: float | None) -> None:
+        if events_per_s is None:
+            await self._client.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
+        else:
+            await self._client.hset(keys.REGISTRY_RATE_LIMITS, str(system_id), repr(events_per_s))
+        self._known.pop(system_id, None)

@@ -1,0 +1,69 @@
+"""Runs: events sharing a `run_id`, summarised by the worker (shared/store/lua/apply.lua).
+
+A run has finished when its newest event has type `run_end`, or when it has been quiet for the
+policy's `run_idle_seconds`; it then `failed` if its newest event is an error, else `succeeded`.
+"""
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from api.schemas.runs import Run
+from shared.model.policy import EffectivePolicy
+from shared.settings import Settings
+from shared.store import keys
+from shared.store.client import AsyncRedis, text
+from shared.store.partitions import Partitions
+
+END_EVENT_TYPE = "run_end"
+Flag = Literal["too_long", "too_fast"]
+
+
+class Runs:
+    def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
+        self._partitions = partitions
+        self._client = client
+        self._settings = settings
+
+    async def recent(
+        self, system_id: int, policy: EffectivePolicy, now: datetime, limit: int
+    ) -> list[Run]:
+        partition = await self._partitions.of(system_id)
+        newest: list[bytes] = await self._client.zrevrange(
+            keys.runs(partition, system_id), 0, limit - 1
+        )  # type: ignore[assignment]
+        ids = [text(r) for r in newest]
+        pipe = self._client.pipeline(transaction=False)
+        for run_id in ids:
+            pipe.hgetall(keys.run(partition, system_id, run_id))
+        runs = []
+        for run_id, raw in zip(ids, await pipe.execute(), strict=True):
+            if raw:
+                runs.append(summarise(run_id, {text(k): text(v) for k, v in raw.items()},
+                                      policy, now.timestamp()))  # fmt: skip
+        return runs
+
+
+def summarise(run_id: str, h: dict[str, str], policy: EffectivePolicy, now_s: float) -> Run:
+    first_s, last_s = int(h["first_ms"]) / 1000, int(h["last_ms"]) / 1000
+    duration = max(0.0, last_s - first_s)
+    finished = h.get("last_type") == END_EVENT_TYPE or now_s - last_s >= policy.run_idle_seconds
+    outcome: Literal["running", "succeeded", "failed"] = "running"
+    if finished:
+        outcome = "failed" if h.get("last_error") == "1" else "succeeded"
+    flags: list[Flag] = []
+    elapsed = duration if finished else max(duration, now_s - first_s)
+    if policy.max_run_seconds is not None and elapsed > policy.max_run_seconds:
+        flags.append("too_long")
+    if finished and policy.min_run_seconds is not None and duration < policy.min_run_seconds:
+        flags.append("too_fast")
+    return Run(
+        run_id=run_id,
+        first_event_at=datetime.fromtimestamp(first_s, UTC),
+        last_event_at=datetime.fromtimestamp(last_s, UTC),
+        duration_seconds=duration,
+        events=int(h.get("events", 0)),
+        errors=int(h.get("errors", 0)),
+        stages={k[2:]: int(v) for k, v in sorted(h.items()) if k.startswith("s:")},
+        outcome=outcome,
+        flags=flags,
+    )
