@@ -1,7 +1,8 @@
 """Dependencies of the route handlers, as `Annotated` aliases.
 
 The services are built once in the lifespan (api/main.py) and kept on `app.state` under the names
-used here.
+used here. The system aliases authorize the caller for the system in the path and load it once,
+so a handler that takes one never repeats that preamble.
 """
 
 from collections.abc import Callable
@@ -10,8 +11,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 
-from api.auth import Authenticator
-from shared.ingest.append import Ingestor
+from api import auth
+from api.auth import Authenticator, CallerDep
+from shared.ingest.accept import Ingest
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
 from shared.services.health import HealthReader
@@ -19,7 +21,7 @@ from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
-from shared.services.registry import Registry
+from shared.services.registry import Known, Registry
 from shared.services.runs import Runs
 from shared.settings import Settings
 from shared.store.client import AsyncRedis
@@ -47,7 +49,7 @@ async def _now(request: Request) -> datetime:
 SettingsDep = Annotated[Settings, _state("settings", Settings)]
 RedisDep = Annotated[AsyncRedis, _state("redis", object)]
 RegistryDep = Annotated[Registry, _state("registry", Registry)]
-IngestorDep = Annotated[Ingestor, _state("ingestor", Ingestor)]
+IngestDep = Annotated[Ingest, _state("ingest", Ingest)]
 HealthReaderDep = Annotated[HealthReader, _state("health_reader", HealthReader)]
 HistoryReaderDep = Annotated[HistoryReader, _state("history", HistoryReader)]
 RawEventsDep = Annotated[RawEvents, _state("raw_events", RawEvents)]
@@ -60,3 +62,33 @@ JobsDep = Annotated[Jobs, _state("jobs", Jobs)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]
+
+
+async def _readable_system(system_id: SystemId, caller: CallerDep, registry: RegistryDep) -> Known:
+    auth.read(caller, system_id)
+    return await registry.require(system_id)
+
+
+async def _administered_system(
+    system_id: SystemId, caller: CallerDep, registry: RegistryDep
+) -> Known:
+    auth.admin(caller)
+    return await registry.require(system_id)
+
+
+async def _admin(caller: CallerDep) -> auth.Principal:
+    return auth.admin(caller)
+
+
+async def _reader(caller: CallerDep) -> auth.Principal:
+    return auth.readers_only(caller)
+
+
+# The system in the path, which the caller may read (404 if it does not exist or is not theirs).
+ReadableSystem = Annotated[Known, Depends(_readable_system)]
+# The system in the path, for an admin (401/403 for any other caller, then 404 if unknown).
+AdministeredSystem = Annotated[Known, Depends(_administered_system)]
+# An admin caller (401 without a key, 403 with another kind).
+AdminCaller = Annotated[auth.Principal, Depends(_admin)]
+# An admin or read key (listings: a read key then sees its own systems only).
+ReaderCaller = Annotated[auth.Principal, Depends(_reader)]

@@ -1,7 +1,9 @@
-"""Exception handlers: a store outage is a 503 with Retry-After, never a 500."""
+"""Exception handlers: every domain error mapped to its status in this one place, and a store
+outage a 503 with Retry-After, never a 500."""
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import redis.exceptions as rex
@@ -10,7 +12,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shared.ingest.append import StoreNotDurable
+from shared.errors import (
+    BadRequest,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    PolicyConflict,
+    RateLimited,
+    RetryLater,
+    StoreNotDurable,
+    SystemNotFound,
+)
 
 log = logging.getLogger("lso.api")
 
@@ -40,27 +53,53 @@ def store_unavailable_response(exc: Exception) -> JSONResponse:
     return retry_later(503, "the store is unavailable; retry later", RETRY_AFTER_S)
 
 
-async def on_not_durable(request: Request, exc: Exception) -> JSONResponse:
-    log.error("durable ack failed: %s", exc)
-    return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)
-
-
 async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
     if is_store_unavailable(exc):
         return store_unavailable_response(exc)
     raise exc
 
 
+def _invalid(errors: Sequence[dict[str, Any]]) -> JSONResponse:
+    # The offending input is not echoed back: it can be large, and it is the client's data.
+    detail = [{k: v for k, v in error.items() if k not in ("input", "url")} for error in errors]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # The offending input is not echoed back: it can be large, and it is the client's data.
-    detail: list[dict[str, Any]] = [
-        {k: v for k, v in error.items() if k not in ("input", "url")} for error in exc.errors()
-    ]
-    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+    return _invalid(exc.errors())
+
+
+# Status of each domain error; the first class in this order that matches wins.
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (SystemNotFound, 404),
+    (NotFound, 404),
+    (BadRequest, 422),
+    (PolicyConflict, 409),
+    (RateLimited, 429),
+    (Overloaded, 503),
+)
+
+
+def domain_response(exc: DomainError) -> JSONResponse:
+    """The answer to a domain error (the app's handler and the raw ingest middleware share it)."""
+    if isinstance(exc, InvalidInput):
+        return _invalid(exc.errors())
+    if isinstance(exc, StoreNotDurable):
+        log.error("durable ack failed: %s", exc)
+        return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    if isinstance(exc, RetryLater):
+        return retry_later(status, exc.detail, exc.retry_after_s)
+    return JSONResponse({"detail": exc.detail}, status_code=status)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return domain_response(exc)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(rex.RedisError, _on_redis_error)
-    app.add_exception_handler(StoreNotDurable, on_not_durable)
+    app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

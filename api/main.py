@@ -28,7 +28,9 @@ from api.routes import (
     runs,
     systems,
 )
-from shared.ingest.append import Ingestor
+from shared.ingest.accept import Ingest
+from shared.ingest.append import StreamAppender
+from shared.ingest.validate import BatchValidator
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
 from shared.services.health import HealthReader
@@ -55,8 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clock = lambda: datetime.now(UTC)
         app.state.redis = client
         partitions = app.state.partitions = Partitions(client, settings.partitions)
-        app.state.registry = Registry(client, settings.rate_limit_events_per_s, partitions)
-        app.state.ingestor = Ingestor(client, settings, partitions)
+        registry = app.state.registry = Registry(
+            client, settings.rate_limit_events_per_s, partitions
+        )
+        readiness = app.state.readiness = Readiness(client, settings, partitions)
+        app.state.ingest = Ingest(
+            registry,
+            readiness,
+            BatchValidator(settings),
+            StreamAppender(client, settings, partitions),
+        )
         app.state.health_reader = HealthReader(client, settings, partitions)
         app.state.history = HistoryReader(client, settings, partitions)
         app.state.raw_events = RawEvents(client, settings, partitions)
@@ -68,7 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "LSO_AUTH=off: EVERY CALLER IS ADMIN. Anyone who can reach this port can read, "
                 "write and delete everything. Use it only on a trusted network."
             )
-        app.state.readiness = Readiness(client, settings, partitions)
         app.state.dead_letters = DeadLetters(client, settings, partitions)
         app.state.channels = Channels(client, partitions, settings.allow_private_webhooks)
         app.state.jobs = Jobs(settings)

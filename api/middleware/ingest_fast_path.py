@@ -9,7 +9,6 @@ the FastAPI route, which stays the documented endpoint and validates the unusual
 """
 
 from fastapi import HTTPException
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import errors
 from api.middleware.system_paths import system_id_of
 from api.routes.events import accept
-from shared.ingest.append import StoreNotDurable
+from shared.errors import DomainError
 
 
 class IngestFastPath:
@@ -38,15 +37,15 @@ class IngestFastPath:
         response: Response
         try:
             caller = await state.authenticator.principal(request)
-            response = await accept(state, system_id, request, caller, state.clock(), None)
+            response = await accept(
+                state.ingest, state.settings, system_id, request, caller, state.clock(), None
+            )
         except HTTPException as exc:
             response = JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        except RequestValidationError as exc:
-            response = await errors.on_validation_error(request, exc)
-        except StoreNotDurable as exc:
-            response = await errors.on_not_durable(request, exc)
+        except DomainError as exc:
+            response = errors.domain_response(exc)
         except RedisError as exc:
             if not errors.is_store_unavailable(exc):
                 raise

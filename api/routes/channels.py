@@ -4,9 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import ChannelsDep, RegistryDep, SystemId
+from api.deps import AdminCaller, AdministeredSystem, ChannelsDep, SystemId
 from api.schemas.notifications import ChannelCreate, ChannelCreated, ChannelInfo, ChannelList
 from shared.model.channels import Channel, UnsafeUrl
 
@@ -41,14 +39,11 @@ def _info(channel: Channel) -> ChannelInfo:
 async def create_channel(
     system_id: SystemId,
     body: ChannelCreate,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: AdministeredSystem,
     channels: ChannelsDep,
 ) -> ChannelCreated:
     """Send this system's health changes to a URL (admin). The answer holds the channel's signing
     secret, shown this once."""
-    auth.admin(caller)
-    await registry.require(system_id)
     channel = await _create(channels, system_id, body)
     return ChannelCreated.model_validate(channel.model_dump())
 
@@ -59,11 +54,9 @@ async def create_channel(
     responses={404: {"description": "Unknown system"}},
 )
 async def read_channels(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, channels: ChannelsDep
+    system_id: SystemId, _: AdministeredSystem, channels: ChannelsDep
 ) -> ChannelList:
     """The system's own channels (admin; global ones are under `/channels`)."""
-    auth.admin(caller)
-    await registry.require(system_id)
     return ChannelList(channels=[_info(c) for c in await channels.of(system_id)])
 
 
@@ -73,9 +66,8 @@ async def read_channels(
     responses={404: {"description": "Unknown system or channel"}},
 )
 async def delete_channel(
-    system_id: SystemId, channel_id: int, caller: CallerDep, channels: ChannelsDep
+    system_id: SystemId, channel_id: int, _: AdminCaller, channels: ChannelsDep
 ) -> Response:
-    auth.admin(caller)
     if not await channels.delete(system_id, channel_id):
         raise HTTPException(404, f"system {system_id} has no channel {channel_id}")
     return Response(status_code=204)
@@ -83,27 +75,22 @@ async def delete_channel(
 
 @router.post("/channels", status_code=201, response_model=ChannelCreated, responses=_UNSAFE)
 async def create_global_channel(
-    body: ChannelCreate, caller: CallerDep, channels: ChannelsDep
+    body: ChannelCreate, _: AdminCaller, channels: ChannelsDep
 ) -> ChannelCreated:
     """Send every system's health changes to a URL (admin)."""
-    auth.admin(caller)
     channel = await _create(channels, None, body)
     return ChannelCreated.model_validate(channel.model_dump())
 
 
 @router.get("/channels", response_model=ChannelList)
-async def read_global_channels(caller: CallerDep, channels: ChannelsDep) -> ChannelList:
-    auth.admin(caller)
+async def read_global_channels(_: AdminCaller, channels: ChannelsDep) -> ChannelList:
     return ChannelList(channels=[_info(c) for c in await channels.of(None)])
 
 
 @router.delete(
     "/channels/{channel_id}", status_code=204, responses={404: {"description": "Unknown"}}
 )
-async def delete_global_channel(
-    channel_id: int, caller: CallerDep, channels: ChannelsDep
-) -> Response:
-    auth.admin(caller)
+async def delete_global_channel(channel_id: int, _: AdminCaller, channels: ChannelsDep) -> Response:
     if not await channels.delete(None, channel_id):
         raise HTTPException(404, f"no global channel {channel_id}")
     return Response(status_code=204)

@@ -1,6 +1,7 @@
 import math
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
@@ -8,20 +9,11 @@ from pydantic import AwareDatetime
 from api import auth
 from api.auth import CallerDep
 from api.body import read_json_body
-from api.deps import (
-    NowDep,
-    RawEventsDep,
-    RegistryDep,
-    SettingsDep,
-    SystemId,
-)
-from api.errors import retry_later
+from api.deps import IngestDep, NowDep, RawEventsDep, ReadableSystem, SettingsDep, SystemId
 from api.schemas.events import Accepted, batch_model
 from api.schemas.raw_events import EventPage
 from api.time_range import time_range
-from shared.ingest.append import Ingestor
-from shared.model.codec import encode_batch
-from shared.services.backlog import Backlog
+from shared.ingest.accept import Ingest
 from shared.services.raw_events import Filters
 from shared.settings import Settings
 
@@ -68,15 +60,18 @@ async def create_events(
     system_id: SystemId,
     request: Request,
     caller: CallerDep,
+    ingest: IngestDep,
+    settings: SettingsDep,
     now: NowDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept a batch of events. 202 is returned only once the batch is in the stream."""
-    return await accept(request.app.state, system_id, request, caller, now, idempotency_key)
+    return await accept(ingest, settings, system_id, request, caller, now, idempotency_key)
 
 
 async def accept(
-    state: Any,
+    ingest: Ingest,
+    settings: Settings,
     system_id: int,
     request: Request,
     caller: auth.Principal | None,
@@ -84,36 +79,13 @@ async def accept(
     idempotency_key: str | None,
 ) -> Response:
     """The whole of an ingest request after routing (the ingest fast path calls it too)."""
-    settings: Settings = state.settings
-    ingestor: Ingestor = state.ingestor
     auth.ingest(caller, system_id)
-    rate_per_s = (await state.registry.require(system_id)).rate_per_s
-    backlog: Backlog = await state.readiness.backlog()  # cached: sheds before reading the body
-    if not backlog.ok:
-        return _shed(backlog.events, backlog)
-    body = await read_json_body(request, settings.max_body_bytes)
-    rows = ingestor.validate(system_id, body, now)
-    entry = encode_batch(system_id, rows, idempotency_key)
-    accepted = len(rows)
-    # Parsed objects must not live across the await: with many requests in flight they would
-    # survive into older GC generations and make collections expensive.
-    del body, rows
-    appended = await ingestor.append(system_id, entry, accepted, rate_per_s)
-    if appended.shed_backlog:
-        return _shed(appended.shed_backlog, backlog)
-    if appended.rate_limited_s:
-        return retry_later(
-            429, f"system {system_id} is over its rate limit", appended.rate_limited_s
-        )
+
+    def read_body() -> Awaitable[bytes]:
+        return read_json_body(request, settings.max_body_bytes)
+
+    accepted = await ingest.accept(system_id, read_body, now, idempotency_key)
     return Response(b'{"accepted":%d}' % accepted, status_code=202, media_type="application/json")
-
-
-def _shed(events: int, backlog: Backlog) -> Response:
-    return retry_later(
-        503,
-        f"overloaded: {events} events wait to be applied (limit {backlog.limit})",
-        backlog.retry_after_s(),
-    )
 
 
 @router.get(
@@ -123,8 +95,7 @@ def _shed(events: int, backlog: Backlog) -> Response:
 )
 async def read_events(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: ReadableSystem,
     raw_events: RawEventsDep,
     settings: SettingsDep,
     now: NowDep,
@@ -137,8 +108,6 @@ async def read_events(
     cursor: Annotated[str | None, Query(max_length=64, pattern=r"^-?\d+\.\d+$")] = None,
 ) -> EventPage:
     """Recent raw events (kept LSO_RAW_RETENTION_S), newest first. Defaults: everything kept."""
-    auth.read(caller, system_id)
-    await registry.require(system_id)
     retention = timedelta(seconds=settings.raw_retention_s)
     since_dt, until_dt = time_range(since, until, now, retention, ("since", "until"))
     events, next_cursor = await raw_events.page(

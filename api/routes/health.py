@@ -3,17 +3,26 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime
 
 from api import auth
 from api.auth import CallerDep
-from api.deps import HealthReaderDep, HistoryReaderDep, NowDep, RegistryDep, SettingsDep, SystemId
+from api.deps import (
+    HealthReaderDep,
+    HistoryReaderDep,
+    NowDep,
+    ReadableSystem,
+    ReaderCaller,
+    RegistryDep,
+    SettingsDep,
+    SystemId,
+)
 from api.schemas.health import Health, Overview, Probe, SystemVerdict
 from api.schemas.history import History
 from api.time_range import time_range
-from shared.model.policy import EffectivePolicy, Policy, effective
+from shared.model.policy import resolve_stored
 from shared.model.verdict import Verdict
 
 router = APIRouter(tags=["health"])
@@ -30,17 +39,10 @@ async def _health(
     window_seconds: int | None,
 ) -> Health:
     known = await registry.require(system_id)
-    policy = effective_policy(known.policy, settings)
+    policy = resolve_stored(known.policy, settings)
     if window_seconds is not None:
         policy = policy.model_copy(update={"window_seconds": window_seconds})
     return await reader.read(system_id, policy, known.system.created_at, now)
-
-
-def effective_policy(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
-    try:
-        return effective(policy, settings)
-    except ValidationError as exc:  # stored before a default changed; say so, not 500
-        raise HTTPException(409, f"the system's policy conflicts with the defaults: {exc}") from exc
 
 
 _HEALTH_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -121,14 +123,13 @@ async def _probe(
 
 @router.get("/health", response_model=Overview)
 async def read_overview(
-    caller: CallerDep,
+    reader_key: ReaderCaller,
     registry: RegistryDep,
     reader: HealthReaderDep,
     settings: SettingsDep,
     now: NowDep,
 ) -> Overview:
     """One line per system (verdict and reason), worst first."""
-    reader_key = auth.readers_only(caller)
     lines = []
     for system in await registry.list():
         if not reader_key.sees(system.system_id):
@@ -154,8 +155,7 @@ async def read_overview(
 )  # fmt: skip
 async def read_history(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    known: ReadableSystem,
     history: HistoryReaderDep,
     settings: SettingsDep,
     now: NowDep,
@@ -165,10 +165,8 @@ async def read_history(
 ) -> History:
     """Total, errors, error rate, p95 and verdict per step, for plots (at most 1000 points).
     Defaults: the last hour, 60 s steps."""
-    auth.read(caller, system_id)
-    known = await registry.require(system_id)
     start, end = time_range(from_, to, now, timedelta(hours=1), ("from", "to"))
     step_s = step or 60
-    policy = effective_policy(known.policy, settings)
+    policy = resolve_stored(known.policy, settings)
     points = await history.read(system_id, policy, start, end, step_s)
     return History(system_id=system_id, step_seconds=step_s, points=points)

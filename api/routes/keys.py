@@ -1,8 +1,6 @@
 from fastapi import APIRouter, HTTPException, Response
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import AuthenticatorDep, RegistryDep, SystemId
+from api.deps import AdministeredSystem, AuthenticatorDep, RegistryDep, SystemId
 from api.schemas.keys import KeyCreate, KeyInfo, KeyList, NewKey
 
 router = APIRouter(prefix="/systems/{system_id}/keys", tags=["keys"])
@@ -13,13 +11,11 @@ router = APIRouter(prefix="/systems/{system_id}/keys", tags=["keys"])
 async def create_key(
     system_id: SystemId,
     body: KeyCreate,
-    caller: CallerDep,
+    _: AdministeredSystem,
     registry: RegistryDep,
     authenticator: AuthenticatorDep,
 ) -> NewKey:
     """A new ingest or read key (admin). The token is in this answer only."""
-    auth.admin(caller)
-    await registry.require(system_id)
     systems = [system_id] if body.kind == "ingest" or not body.systems else body.systems
     for other in set(systems) - {system_id}:
         await registry.require(other)
@@ -29,11 +25,9 @@ async def create_key(
 
 @router.get("", response_model=KeyList, responses={404: {"description": "Unknown system"}})
 async def read_keys(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, authenticator: AuthenticatorDep
+    system_id: SystemId, _: AdministeredSystem, authenticator: AuthenticatorDep
 ) -> KeyList:
     """Keys scoped to the system: prefixes and metadata, never tokens (admin)."""
-    auth.admin(caller)
-    await registry.require(system_id)
     records = await authenticator.store.for_system(system_id)
     return KeyList(keys=[KeyInfo(**r.model_dump()) for r in records])
 
@@ -42,13 +36,10 @@ async def read_keys(
 async def delete_key(
     system_id: SystemId,
     key_id: str,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: AdministeredSystem,
     authenticator: AuthenticatorDep,
 ) -> Response:
     """Revoke a key (admin): refused on every API replica within a second."""
-    auth.admin(caller)
-    await registry.require(system_id)
     if not await authenticator.store.revoke(system_id, key_id):
         raise HTTPException(404, f"key {key_id} not found")
     return Response(status_code=204)

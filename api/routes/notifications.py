@@ -5,9 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import ChannelsDep, NowDep, RegistryDep, SystemId
+from api.deps import AdministeredSystem, ChannelsDep, NowDep, ReadableSystem, SystemId
 from api.schemas.notifications import Delivery, DeliveryList, Mute, Transition, TransitionList
 
 router = APIRouter(tags=["notifications"])
@@ -20,14 +18,11 @@ _UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown syste
 @router.get("/systems/{system_id}/transitions", response_model=TransitionList, responses=_UNKNOWN)
 async def read_transitions(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: ReadableSystem,
     channels: ChannelsDep,
     limit: Limit = 100,
 ) -> TransitionList:
     """Every change of the system's verdict, as the evaluator saw it, newest first."""
-    auth.read(caller, system_id)
-    await registry.require(system_id)
     found = await channels.transitions(system_id, limit)
     return TransitionList(transitions=[Transition.model_validate(t) for t in found])
 
@@ -35,24 +30,17 @@ async def read_transitions(
 @router.get("/systems/{system_id}/notifications", response_model=DeliveryList, responses=_UNKNOWN)
 async def read_notifications(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: ReadableSystem,
     channels: ChannelsDep,
     limit: Limit = 100,
 ) -> DeliveryList:
     """The delivery log: one line per notification and channel, with its status and attempts."""
-    auth.read(caller, system_id)
-    await registry.require(system_id)
     found = await channels.deliveries(system_id, limit)
     return DeliveryList(notifications=[Delivery.model_validate(d) for d in found])
 
 
 @router.get("/systems/{system_id}/mute", response_model=Mute, responses=_UNKNOWN)
-async def read_mute(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, channels: ChannelsDep
-) -> Mute:
-    auth.read(caller, system_id)
-    await registry.require(system_id)
+async def read_mute(system_id: SystemId, _: ReadableSystem, channels: ChannelsDep) -> Mute:
     return Mute(system_id=system_id, muted_until=await channels.muted_until(system_id))
 
 
@@ -63,16 +51,13 @@ async def read_mute(
 )
 async def mute(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    _: AdministeredSystem,
     channels: ChannelsDep,
     now: NowDep,
     until: Annotated[datetime, Query(description="End of the mute (ISO 8601 with a zone)")],
 ) -> Mute:
     """Send no notification about the system until `until` (a maintenance window). Transitions
     are still recorded; if the verdict then differs from the last one told, it is told."""
-    auth.admin(caller)
-    await registry.require(system_id)
     if until.tzinfo is None:
         raise HTTPException(422, _bad("needs a time zone (e.g. Z or +02:00)"))
     if not now < until <= now + MAX_MUTE:
@@ -84,11 +69,7 @@ async def mute(
 
 
 @router.delete("/systems/{system_id}/mute", status_code=204, responses=_UNKNOWN)
-async def unmute(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, channels: ChannelsDep
-) -> Response:
-    auth.admin(caller)
-    await registry.require(system_id)
+async def unmute(system_id: SystemId, _: AdministeredSystem, channels: ChannelsDep) -> Response:
     await channels.unmute(system_id)
     return Response(status_code=204)
 

@@ -1,10 +1,8 @@
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter
+from pydantic import BaseModel
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import RegistryDep, SettingsDep, SystemId
-from shared.model.policy import EffectivePolicy, Policy, effective
+from api.deps import AdministeredSystem, ReadableSystem, RegistryDep, SettingsDep, SystemId
+from shared.model.policy import EffectivePolicy, Policy, resolve_new, resolve_stored
 
 router = APIRouter(tags=["systems"])
 
@@ -15,27 +13,14 @@ class PolicyView(BaseModel):
     effective: EffectivePolicy
 
 
-def resolve(policy: Policy, settings: SettingsDep) -> EffectivePolicy:
-    """The effective policy, or 422 when the system's values contradict each other or a default."""
-    try:
-        return effective(policy, settings)
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", "policy"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        raise HTTPException(422, errors) from exc
-
-
 @router.get("/systems/{system_id}/policy", response_model=PolicyView,
             responses={404: {"description": "Unknown system"}})  # fmt: skip
 async def read_policy(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, settings: SettingsDep
+    system_id: SystemId, known: ReadableSystem, settings: SettingsDep
 ) -> PolicyView:
     """The system's own health policy and the effective one (with the defaults filled in)."""
-    auth.read(caller, system_id)
-    known = await registry.require(system_id)
     return PolicyView(
-        system_id=system_id, policy=known.policy, effective=resolve(known.policy, settings)
+        system_id=system_id, policy=known.policy, effective=resolve_stored(known.policy, settings)
     )
 
 
@@ -44,13 +29,11 @@ async def read_policy(
 async def update_policy(
     system_id: SystemId,
     body: Policy,
-    caller: CallerDep,
+    _: AdministeredSystem,
     registry: RegistryDep,
     settings: SettingsDep,
 ) -> PolicyView:
     """Replace the system's policy (fields left out: the defaults). Applies to the next read."""
-    auth.admin(caller)
-    await registry.require(system_id)
-    resolved = resolve(body, settings)
+    resolved = resolve_new(body, settings)
     await registry.set_policy(system_id, body)
     return PolicyView(system_id=system_id, policy=body, effective=resolved)

@@ -1,8 +1,6 @@
 from fastapi import APIRouter
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import RegistryDep, SettingsDep, SystemId
+from api.deps import AdministeredSystem, ReadableSystem, RegistryDep, SettingsDep, SystemId
 from api.schemas.rate_limits import RateLimit, RateLimitUpdate
 
 router = APIRouter(tags=["systems"])
@@ -20,11 +18,9 @@ async def _rate_limit(system_id: int, registry: RegistryDep, settings: SettingsD
     responses={404: {"description": "Unknown system"}},
 )
 async def read_rate_limit(
-    system_id: SystemId, caller: CallerDep, registry: RegistryDep, settings: SettingsDep
+    system_id: SystemId, _: ReadableSystem, registry: RegistryDep, settings: SettingsDep
 ) -> RateLimit:
     """The ingest rate limit of a system (LSO_RATE_LIMIT_EVENTS_PER_S unless it has its own)."""
-    auth.read(caller, system_id)
-    await registry.require(system_id)
     return await _rate_limit(system_id, registry, settings)
 
 
@@ -36,13 +32,11 @@ async def read_rate_limit(
 async def update_rate_limit(
     system_id: SystemId,
     body: RateLimitUpdate,
-    caller: CallerDep,
+    _: AdministeredSystem,
     registry: RegistryDep,
     settings: SettingsDep,
 ) -> RateLimit:
     """Set the system's own limit in events/s (0: unlimited; null: back to the default). Every API
     replica applies it within two seconds."""
-    auth.admin(caller)
-    await registry.require(system_id)
     await registry.set_rate_limit(system_id, body.events_per_s)
     return await _rate_limit(system_id, registry, settings)

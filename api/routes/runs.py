@@ -2,11 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import auth
-from api.auth import CallerDep
-from api.deps import NowDep, RegistryDep, RunsDep, SettingsDep, SystemId
-from api.routes.health import effective_policy
+from api.deps import NowDep, ReadableSystem, RunsDep, SettingsDep, SystemId
 from api.schemas.runs import RunList
+from shared.model.policy import resolve_stored
 
 router = APIRouter(tags=["runs"])
 
@@ -18,8 +16,7 @@ router = APIRouter(tags=["runs"])
 )
 async def read_runs(
     system_id: SystemId,
-    caller: CallerDep,
-    registry: RegistryDep,
+    known: ReadableSystem,
     runs: RunsDep,
     settings: SettingsDep,
     now: NowDep,
@@ -27,7 +24,5 @@ async def read_runs(
 ) -> RunList:
     """Recent runs (events sharing a `run_id`), most recently active first, with their outcome
     and the policy's duration flags."""
-    auth.read(caller, system_id)
-    known = await registry.require(system_id)
-    policy = effective_policy(known.policy, settings)
+    policy = resolve_stored(known.policy, settings)
     return RunList(runs=await runs.recent(system_id, policy, now, limit))

@@ -4,6 +4,7 @@ from fastapi.responses import JSONResponse
 from api import auth
 from api.auth import CallerDep
 from api.deps import (
+    AdminCaller,
     AuthenticatorDep,
     ChannelsDep,
     JobsDep,
@@ -11,9 +12,9 @@ from api.deps import (
     SettingsDep,
     SystemId,
 )
-from api.routes.policies import resolve
 from api.schemas.keys import NewKey, SystemCreated
 from api.schemas.systems import System, SystemCreate, SystemDeleted, SystemList
+from shared.model.policy import resolve_new
 
 router = APIRouter(prefix="/systems", tags=["systems"])
 
@@ -26,16 +27,15 @@ router = APIRouter(prefix="/systems", tags=["systems"])
 )
 async def create_system(
     body: SystemCreate,
-    caller: CallerDep,
+    _: AdminCaller,
     registry: RegistryDep,
     settings: SettingsDep,
     authenticator: AuthenticatorDep,
 ) -> JSONResponse:
     """Register a system. Idempotent by name: the same name again returns the existing system
     (a `policy` in the body is set in both cases)."""
-    auth.admin(caller)
     if body.policy is not None:
-        resolve(body.policy, settings)  # 422 before anything is stored
+        resolve_new(body.policy, settings)  # 422 before anything is stored
     created, system = await registry.register(body.name, body.description)
     if body.policy is not None:
         await registry.set_policy(system.system_id, body.policy)
@@ -72,7 +72,7 @@ async def read_system(system_id: SystemId, caller: CallerDep, registry: Registry
 )
 async def delete_system(
     system_id: SystemId,
-    caller: CallerDep,
+    _: AdminCaller,
     registry: RegistryDep,
     authenticator: AuthenticatorDep,
     channels: ChannelsDep,
@@ -81,7 +81,6 @@ async def delete_system(
     """Delete a system (admin): it is gone from the API at once (404), its keys and channels are
     revoked, and a job removes its data. Events still queued for it are dropped. Its name is free
     again; its id is never reused."""
-    auth.admin(caller)
     deleted = await registry.delete(system_id)
     if deleted is None:
         raise HTTPException(404, f"system {system_id} not found")

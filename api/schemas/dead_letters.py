@@ -2,6 +2,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+# The domain's models, re-exported as response models.
+from shared.model.dead_letters import (
+    DeadLetter as DeadLetter,
+)
+
 _MAX_PART = 2**64 - 1
 
 
@@ -16,16 +21,6 @@ EntryId = Annotated[
     Field(pattern=r"^\d{1,20}-\d{1,20}$", examples=["1764316800000-0"]),
     AfterValidator(_fits_a_stream_id),
 ]
-
-
-class DeadLetter(BaseModel):
-    id: str = Field(description="Id in the dead-letter stream (what replay takes)")
-    partition: int
-    stream_id: str = Field(description="Id the entry had in the ingest stream")
-    error: str = Field(description="Why it could not be applied")
-    deliveries: int
-    system_id: int | None = Field(description="None when the entry could not even be read")
-    events: int | None
 
 
 class DeadLetterList(BaseModel):

@@ -1,39 +1,17 @@
 """The ingest request body: numbers are strict (no strings coerced), timestamps carry an offset."""
 
-from typing import Annotated, Any, Literal
+from pydantic import BaseModel
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from shared.model.events import MAX_LATENCY_MS, Event, batch_model
+
 
 # About 115 days: anything longer is a unit mistake, not a latency.
-MAX_LATENCY_MS = 1e10
-
-
-class Event(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    ts: Annotated[AwareDatetime, Field(strict=True, description="RFC 3339 with offset or Z")]
-    event_type: Annotated[str, Field(min_length=1, max_length=64)]
-    status: Literal["ok", "error"]
-    latency_ms: Annotated[float, Field(ge=0, le=MAX_LATENCY_MS, allow_inf_nan=False, strict=True)]
-    run_id: Annotated[str, Field(max_length=128)] | None = None
-    stage: Annotated[str, Field(max_length=64)] | None = None
-    payload: dict[str, Any] | None = Field(None, description="JSON object, size-limited")
-    system_id: Annotated[int, Field(strict=True)] | None = Field(
-        None, description="Must equal the path id when present"
-    )
-    event_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
-        None, description="Client-chosen id; a repeated id is counted once"
-    )
-
-
-def batch_model(max_events: int) -> type[BaseModel]:
-    """The request model `{"events": [...]}` with the configured batch size limit."""
-    return create_model(
-        "EventBatch",
-        __config__=ConfigDict(extra="forbid"),
-        events=(Annotated[list[Event], Field(min_length=1, max_length=max_events)], ...),
-    )
-
-
 class Accepted(BaseModel):
     accepted: int
+
+
+__all__ = [
+    "MAX_LATENCY_MS",
+    "Event",
+    "batch_model",
+]  # the domain's models, re-exported as responses

@@ -1,18 +1,9 @@
-from datetime import datetime
+from pydantic import BaseModel
 
-from pydantic import BaseModel, Field
-
-from shared.model.verdict import Verdict
-
-
-class HistoryPoint(BaseModel):
-    at: datetime = Field(description="Start of the step")
-    total: int
-    errors: int
-    error_rate: float
-    p95_latency: float
-    health: Verdict
-    reason: str
+# The domain's models, re-exported as response models.
+from shared.model.health import (
+    HistoryPoint as HistoryPoint,
+)
 
 
 class History(BaseModel):

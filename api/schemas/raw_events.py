@@ -1,18 +1,9 @@
-from datetime import datetime
-from typing import Any, Literal
-
 from pydantic import BaseModel, Field
 
-
-class RawEvent(BaseModel):
-    ts: datetime
-    event_type: str
-    status: Literal["ok", "error"]
-    latency_ms: float
-    stage: str | None
-    run_id: str | None
-    event_id: str | None
-    payload: dict[str, Any] | None
+# The domain's models, re-exported as response models.
+from shared.model.events import (
+    RawEvent as RawEvent,
+)
 
 
 class EventPage(BaseModel):

@@ -1,11 +1,12 @@
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.model.policy import Policy
 
-SystemName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")]
+# The domain's models, re-exported as response models.
+from shared.model.systems import System as System
+from shared.model.systems import SystemName as SystemName
 
 
 class SystemCreate(BaseModel):
@@ -16,13 +17,6 @@ class SystemCreate(BaseModel):
     policy: Policy | None = Field(
         None, description="Health policy to set (also on an existing name); see PUT .../policy"
     )
-
-
-class System(BaseModel):
-    system_id: int
-    name: str
-    description: str | None
-    created_at: datetime
 
 
 class SystemList(BaseModel):

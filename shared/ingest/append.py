@@ -1,28 +1,19 @@
-"""Validate a raw batch body and append it to its partition's stream as one entry.
+"""Append one encoded batch to its partition's stream, atomically with its accounting.
 
-The body is validated straight from bytes (no intermediate dicts), then reduced to compact rows
-(shared/model/codec.py). Checks that depend on settings or on the path (system id match, future
-skew, payload size) follow in one pass and report the same `loc` shape as pydantic.
+shared/store/lua/ingest.lua checks the partition's backlog share and the system's token bucket,
+then XADDs; with LSO_DURABLE_ACK a WAITAOF on the same connection confirms the fsync.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from redis.exceptions import NoScriptError, ResponseError
 
-from api.schemas.events import Event, batch_model
-from shared.ingest.fast_rows import compact_rows
+from shared.errors import StoreNotDurable
 from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis, is_cluster, text
 from shared.store.partitions import Partitions
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -37,79 +28,13 @@ class Appended:
         return not self.shed_backlog and not self.rate_limited_s
 
 
-class StoreNotDurable(Exception):
-    """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""
-
-
-class Ingestor:
+class StreamAppender:
     def __init__(self, client: AsyncRedis, settings: Settings, partitions: Partitions) -> None:
         self._partitions = partitions
         self._client = client
         self._settings = settings
-        self.model = batch_model(settings.max_batch_events)
         self._ingest = client.register_script(scripts.source(scripts.INGEST))
         self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
-
-    def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:
-        """Compact rows of a valid batch; raises RequestValidationError naming every bad field."""
-        latest_ms = (now - _EPOCH) // _MS + self._settings.max_future_skew_s * 1000
-        s = self._settings
-        fast = compact_rows(body, system_id, latest_ms, s.max_batch_events, s.max_payload_bytes)
-        if fast is not None:
-            return fast
-        return self.validate_with_pydantic(system_id, body, latest_ms)
-
-    def validate_with_pydantic(
-        self, system_id: int, body: bytes, latest_ms: int
-    ) -> list[list[Any]]:
-        """`validate` for every body: the reference that compact_rows must agree with."""
-        try:
-            batch = self.model.model_validate_json(body)
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from None
-        errors: list[dict[str, Any]] = []
-        rows: list[list[Any]] = []
-        events: list[Event] = batch.events  # type: ignore[attr-defined]
-        # Only bodies that compact_rows would not judge come here: errors, and unusual forms.
-        for i, e in enumerate(events):
-            ts_ms = (e.ts - _EPOCH) // _MS  # exact (float timestamps could round a ms away)
-            payload = e.payload
-            if ts_ms > latest_ms or e.system_id not in (None, system_id) or payload is not None:
-                errors += self._problems(i, ts_ms, latest_ms, e, system_id)
-            rows.append(
-                [ts_ms, int(e.status == "error"), e.latency_ms, e.event_type, e.stage, e.run_id,
-                 e.event_id, payload]
-            )  # fmt: skip
-        if errors:
-            raise RequestValidationError(errors)
-        return rows
-
-    def _problems(
-        self, index: int, ts_ms: int, latest_ms: int, e: Event, system_id: int
-    ) -> list[dict[str, Any]]:
-        """What is wrong with one event beyond its schema (empty when nothing is)."""
-        loc = ("body", "events", index)
-        errors = []
-        if ts_ms > latest_ms:
-            errors.append(_error(loc + ("ts",), "ts lies more than the allowed skew ahead"))
-        if e.system_id is not None and e.system_id != system_id:
-            errors.append(_error(loc + ("system_id",), f"must equal the path id {system_id}"))
-        if e.payload is not None:
-            problem = self._payload_problem(e.payload)
-            if problem:
-                errors.append(_error(loc + ("payload",), problem))
-        return errors
-
-    def _payload_problem(self, payload: dict[str, Any]) -> str | None:
-        try:
-            size = len(orjson.dumps(payload))
-        except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. an integer beyond 64 bits
-            return f"cannot be stored: {exc}"
-        if size > self._settings.max_payload_bytes:
-            return f"exceeds {self._settings.max_payload_bytes} bytes"
-        return None
 
     async def append(
         self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
@@ -199,7 +124,3 @@ class Ingestor:
                 "LSO_DURABLE_ACK needs WAITAOF (Redis/Valkey >= 7.2) or appendfsync always"
             )
         return False
-
-
-def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
-    return {"type": "value_error", "loc": loc, "msg": msg}

@@ -1,14 +1,15 @@
 """Per-system health policy: what a client may set, and the effective policy after defaults.
 
 Every field is optional; what is not set comes from the settings (`LSO_WINDOW_SECONDS`,
-`LSO_DEGRADED_ERROR_RATE`, `LSO_UNHEALTHY_ERROR_RATE`) or is off. docs and README "Health rules"
+`LSO_DEGRADED_ERROR_RATE`, `LSO_UNHEALTHY_ERROR_RATE`) or is off. docs/health.md
 explain each rule with an example.
 """
 
 from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.errors import InvalidInput, PolicyConflict
 from shared.settings import Settings
 
 Seconds = Annotated[int, Field(ge=0, le=7 * 86_400)]
@@ -104,6 +105,27 @@ def effective(policy: Policy, settings: Settings) -> EffectivePolicy:
         min_run_seconds=policy.min_run_seconds,
         probe_no_data=policy.probe_no_data or "ok",
     )
+
+
+def resolve_new(policy: Policy, settings: Settings) -> EffectivePolicy:
+    """The effective policy of a policy about to be stored; InvalidInput (at `body.policy`) when
+    its values contradict each other or a default."""
+    try:
+        return effective(policy, settings)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "policy"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        raise InvalidInput(errors) from exc
+
+
+def resolve_stored(policy: Policy, settings: Settings) -> EffectivePolicy:
+    """The effective policy of a stored policy; PolicyConflict when it was stored before a
+    default changed and no longer fits."""
+    try:
+        return effective(policy, settings)
+    except ValidationError as exc:
+        raise PolicyConflict(f"the system's policy conflicts with the defaults: {exc}") from exc
 
 
 T = TypeVar("T")

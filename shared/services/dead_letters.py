@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from api.schemas.dead_letters import DeadLetter
+from shared.model.dead_letters import DeadLetter
 from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis

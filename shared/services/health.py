@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from api.schemas.health import Health, LastError, Rule, StageHealth
+from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.policy import EffectivePolicy
 from shared.model.rules import BURN_RULES, Inputs, Streak, evaluate
 from shared.model.stats import Stats

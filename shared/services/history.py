@@ -7,9 +7,8 @@ silence, consecutive failures and burn rate describe the present, not a past ste
 import math
 from datetime import UTC, datetime
 
-from fastapi import HTTPException
-
-from api.schemas.history import HistoryPoint
+from shared.errors import BadRequest
+from shared.model.health import HistoryPoint
 from shared.model.policy import EffectivePolicy
 from shared.model.rules import Inputs, evaluate
 from shared.model.stats import StagedStats, Stats
@@ -40,8 +39,7 @@ class HistoryReader:
         last = math.floor(end.timestamp())
         points = (last - first) // step_s + 1
         if points > MAX_POINTS:
-            raise HTTPException(
-                422,
+            raise BadRequest(
                 f"{points} points asked; at most {MAX_POINTS} (raise `step` or narrow the range)",
             )
         level = level_dividing(step_s)

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import HTTPException
 
-from api.schemas.raw_events import RawEvent
+from shared.errors import BadRequest
 from shared.model.codec import RAW_BUCKET_MS
+from shared.model.events import RawEvent
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import AsyncRedis
@@ -51,7 +51,7 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
         ts, skip = cursor.split(".")
         return int(ts), int(skip)
     except ValueError:
-        raise HTTPException(422, "malformed cursor") from None
+        raise BadRequest("malformed cursor") from None
 
 
 class RawEvents:

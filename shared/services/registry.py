@@ -4,10 +4,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import HTTPException
-
-from api.schemas.systems import System
+from shared.errors import SystemNotFound
 from shared.model.policy import Policy
+from shared.model.systems import System
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis
 from shared.store.partitions import Partitions
@@ -54,7 +53,7 @@ class Registry:
         return None if doc is None else System.model_validate_json(doc)
 
     async def require(self, system_id: int) -> Known:
-        """The system with its rate limit and policy; 404 unless it exists.
+        """The system with its rate limit and policy; SystemNotFound unless it exists.
         Answers are cached for KNOWN_TTL_S."""
         now = time.monotonic()
         cached = self._known.get(system_id)
@@ -66,7 +65,7 @@ class Registry:
         pipe.hget(keys.REGISTRY_POLICIES, str(system_id))
         doc, rate, policy = await pipe.execute()
         if doc is None:
-            raise HTTPException(404, f"system {system_id} not found")
+            raise SystemNotFound(system_id)
         known = Known(
             system=System.model_validate_json(doc),
             rate_per_s=self._default_rate_per_s if rate is None else float(rate),

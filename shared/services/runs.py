@@ -7,8 +7,8 @@ policy's `run_idle_seconds`; it then `failed` if its newest event is an error, e
 from datetime import UTC, datetime
 from typing import Literal
 
-from api.schemas.runs import Run
 from shared.model.policy import EffectivePolicy
+from shared.model.runs import Run
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import AsyncRedis, text

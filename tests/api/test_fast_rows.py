@@ -6,24 +6,19 @@ import json
 from typing import Any
 
 import orjson
-from fastapi.exceptions import RequestValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.ingest.append import Ingestor
+from shared.errors import InvalidInput
 from shared.ingest.fast_rows import compact_rows
+from shared.ingest.validate import BatchValidator
 from shared.settings import Settings
 
 LATEST_MS = 1_800_000_000_000
 SETTINGS = Settings(max_payload_bytes=200, max_batch_events=5)
 
 
-class _NoStore:
-    def register_script(self, source: str) -> None:
-        return None
-
-
-INGESTOR = Ingestor(_NoStore(), SETTINGS, None)  # type: ignore[arg-type]
+VALIDATOR = BatchValidator(SETTINGS)
 
 timestamps = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
@@ -97,8 +92,8 @@ bodies = st.one_of(
 
 def pydantic_rows(body: bytes) -> list[list[Any]] | None:
     try:
-        return INGESTOR.validate_with_pydantic(7, body, LATEST_MS)
-    except RequestValidationError:
+        return VALIDATOR.validate_with_pydantic(7, body, LATEST_MS)
+    except InvalidInput:
         return None
 
 

@@ -4,20 +4,19 @@ compact rows, and any single bad field rejects the whole batch naming that event
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import fakeredis.aioredis
 import orjson
 import pytest
-from fastapi.exceptions import RequestValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.ingest.append import Ingestor
+from shared.errors import InvalidInput
+from shared.ingest.validate import BatchValidator
 from shared.model.codec import decode_batch, encode_batch
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-INGESTOR = Ingestor(fakeredis.aioredis.FakeRedis(), Settings(), None)  # type: ignore[arg-type]
+VALIDATOR = BatchValidator(Settings())
 
 
 offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
@@ -56,7 +55,7 @@ def body(batch: list[dict[str, Any]]) -> bytes:
 
 @given(st.lists(events, min_size=1, max_size=20))
 def test_a_valid_batch_round_trips_into_its_stream_entry(batch: list[dict[str, Any]]) -> None:
-    rows = INGESTOR.validate(7, body(batch), NOW)
+    rows = VALIDATOR.validate(7, body(batch), NOW)
     decoded = decode_batch(encode_batch(7, rows)).events
     assert len(decoded) == len(batch)
     for sent, got in zip(batch, decoded, strict=True):
@@ -94,7 +93,7 @@ def test_one_bad_field_rejects_the_batch_and_names_it(
 ) -> None:
     index = data.draw(st.integers(0, len(batch) - 1))
     batch[index] = {**batch[index], field: data.draw(BAD_VALUES[field])}
-    with pytest.raises(RequestValidationError) as caught:
-        INGESTOR.validate(7, body(batch), NOW)
+    with pytest.raises(InvalidInput) as caught:
+        VALIDATOR.validate(7, body(batch), NOW)
     locs = [tuple(e["loc"][:4]) for e in caught.value.errors()]
     assert ("body", "events", index, field) in locs

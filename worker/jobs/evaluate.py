@@ -11,10 +11,8 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from fastapi import HTTPException
-from pydantic import ValidationError
-
-from shared.model.policy import effective
+from shared.errors import PolicyConflict, SystemNotFound
+from shared.model.policy import resolve_stored
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
 from shared.settings import Settings
@@ -81,12 +79,11 @@ class _Evaluator:
         """Evaluate one system; 1 when its verdict changed."""
         try:
             known = await self.registry.require(sid)
-            policy = effective(known.policy, self.settings)
-        except HTTPException:
+            policy = resolve_stored(known.policy, self.settings)
+        except SystemNotFound:
             return 0  # deleted meanwhile
-        except ValidationError as exc:
-            log.warning("system %d not evaluated: its policy conflicts with the defaults: %s",
-                        sid, exc)  # fmt: skip
+        except PolicyConflict as exc:
+            log.warning("system %d not evaluated: %s", sid, exc)
             return 0
         now = datetime.now(UTC)
         health = await self.reader.read(sid, policy, known.system.created_at, now)

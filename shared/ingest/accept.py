@@ -1,0 +1,67 @@
+"""The ingest use case: one batch of one system, from its body to a durable stream entry.
+
+Every way in (the native route, and the adapters that translate other protocols) ends here, so
+they share the limits, the load shedding and the errors: the order of the checks is the contract.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from shared.errors import Overloaded, RateLimited
+from shared.ingest.append import StreamAppender
+from shared.ingest.validate import BatchValidator
+from shared.model.codec import encode_batch
+from shared.services.backlog import Backlog, Readiness
+from shared.services.registry import Registry
+
+
+class Ingest:
+    def __init__(
+        self,
+        registry: Registry,
+        readiness: Readiness,
+        validator: BatchValidator,
+        appender: StreamAppender,
+    ) -> None:
+        self.registry = registry
+        self.readiness = readiness
+        self.validator = validator
+        self.appender = appender
+
+    async def accept(
+        self,
+        system_id: int,
+        read_body: Callable[[], Awaitable[bytes]],
+        now: datetime,
+        idempotency_key: str | None,
+    ) -> int:
+        """Append the batch and return its number of events, only once it is in the stream.
+
+        Raises SystemNotFound, Overloaded (before the body is read, when the cached backlog is
+        already over its limit), InvalidInput, RateLimited, StoreNotDurable, or the store's own
+        errors; in every one of those cases nothing was appended.
+        """
+        rate_per_s = (await self.registry.require(system_id)).rate_per_s
+        backlog = await self.readiness.backlog()  # cached: sheds before reading the body
+        if not backlog.ok:
+            raise _overloaded(backlog.events, backlog)
+        body = await read_body()
+        rows = self.validator.validate(system_id, body, now)
+        entry = encode_batch(system_id, rows, idempotency_key)
+        accepted = len(rows)
+        # Parsed objects must not live across the await: with many requests in flight they would
+        # survive into older GC generations and make collections expensive.
+        del body, rows
+        appended = await self.appender.append(system_id, entry, accepted, rate_per_s)
+        if appended.shed_backlog:
+            raise _overloaded(appended.shed_backlog, backlog)
+        if appended.rate_limited_s:
+            raise RateLimited(f"system {system_id} is over its rate limit", appended.rate_limited_s)
+        return accepted
+
+
+def _overloaded(events: int, backlog: Backlog) -> Overloaded:
+    return Overloaded(
+        f"overloaded: {events} events wait to be applied (limit {backlog.limit})",
+        backlog.retry_after_s(),
+    )
