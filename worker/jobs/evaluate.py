@@ -8,8 +8,6 @@ in the outbox any system whose notified verdict is behind (after a mute ended, o
 
 import asyncio
 import logging
-import time
-from datetime import UTC, datetime
 
 from shared.errors import PolicyConflict, SystemNotFound
 from shared.model.policy import resolve_stored
@@ -32,7 +30,7 @@ def evaluate(sweep: bool = False) -> dict[str, int]:
     s = context.settings()
     streams, evaluated, changed = asyncio.run(_evaluate(s, sweep))
     client = context.client()
-    now_ms = int(time.time() * 1000)
+    now_ms = context.now_ms()
     told = reconciled = 0
     for p in range(streams):
         told += notify.dispatch(client, p, now_ms)
@@ -85,7 +83,7 @@ class _Evaluator:
         except PolicyConflict as exc:
             log.warning("system %d not evaluated: %s", sid, exc)
             return 0
-        now = datetime.now(UTC)
+        now = context.now()
         health = await self.reader.read(sid, policy, known.system.created_at, now)
         p = await self.partitions.of(sid)
         now_ms = int(now.timestamp() * 1000)

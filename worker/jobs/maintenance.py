@@ -8,7 +8,6 @@ in flight are dropped by the apply instead of recreating data.
 """
 
 import logging
-import time
 from collections.abc import Iterator
 
 from shared.store import keys, layout
@@ -25,7 +24,7 @@ def retention() -> dict[str, int]:
     s = context.settings()
     client = context.client()
     current = layout.load_sync(client, s.partitions)
-    now_ms = int(time.time() * 1000)
+    now_ms = context.now_ms()
     raw_cutoff = now_ms - s.raw_retention_s * 1000
     runs_cutoff = now_ms - s.counter_retention_s * 1000
     removed = trimmed = 0

@@ -6,7 +6,6 @@ says queued, retrying, delivered or failed, with the attempts and the last error
 """
 
 import logging
-import time
 from datetime import UTC, datetime
 
 import orjson
@@ -145,7 +144,7 @@ def deliver(partition: int, system_id: int, delivery_id: str) -> str:
     )
     body = render(channel.kind, notice)
     record["attempts"] += 1
-    headers = signed_headers(channel.secret, body, delivery_id, int(time.time()))
+    headers = signed_headers(channel.secret, body, delivery_id, context.now_ms() // 1000)
     try:
         post(channel.url, body, headers, s.webhook_timeout_s, s.allow_private_webhooks)
     except DeliveryFailed as exc:
@@ -165,7 +164,7 @@ def _system_name(client: SyncRedis, system_id: int) -> str:
 
 def _save(client: SyncRedis, partition: int, record: dict[str, object], status: str) -> str:
     record["status"] = status
-    record["updated_ms"] = int(time.time() * 1000)
+    record["updated_ms"] = context.now_ms()
     sid, delivery_id = int(record["system_id"]), str(record["delivery_id"])  # type: ignore[call-overload]
     client.hset(keys.deliveries(partition, sid), delivery_id, orjson.dumps(record))
     if status in ("delivered", "failed"):
