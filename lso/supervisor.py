@@ -1,5 +1,7 @@
 """`lso up`: run the store (embedded unless LSO_REDIS_URL is set), the API and N workers together.
 
+An embedded store's address is left in the data dir (lso/local.py) for the other `lso` commands.
+
 A child that dies is restarted with capped backoff; if the store dies everything stops. The first
 SIGINT/SIGTERM stops the children in order (API and workers first, so workers finish their batch,
 then the store, which fsyncs its AOF); a second signal kills them at once.
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from lso import local
 from lso.children import spawn
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey, data_dir_lock
@@ -98,6 +101,9 @@ class Supervisor:
             else:
                 self.store = EmbeddedValkey(self.options.data_dir)
             self.env["LSO_REDIS_URL"] = self.store.start(self.env)
+            local.write_record(
+                self.options.data_dir, self.env["LSO_REDIS_URL"], bool(self.options.cluster_masters)
+            )
         try:
             self._admin_key()
             for child in self.children:
@@ -113,6 +119,7 @@ class Supervisor:
         finally:
             self._stop_all()
             if lock is not None:
+                local.remove_record(self.options.data_dir)
                 os.close(lock)
 
     def _admin_key(self) -> None:
