@@ -1,5 +1,8 @@
 """The `lso` command: `lso up` (everything), and its parts: `lso api`, `lso worker`, `lso jobs`;
-`lso partitions` shows or changes the partition layout."""
+`lso partitions` shows or changes the partition layout.
+
+Every command but `up` uses the store of the `lso up` running on --data-dir (default ./.lso), or
+LSO_REDIS_URL when it is set."""
 
 import argparse
 import logging
@@ -10,6 +13,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from lso import local
 from shared.logs import configure
 from shared.settings import get_settings
 
@@ -35,6 +39,13 @@ def _up(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    store = local.find(Path(args.data_dir))
+    if store.record is not None:
+        # uvicorn's worker processes may be fresh interpreters, which read their settings from
+        # the environment only: the store found is handed to them (and to this one) there.
+        os.environ["LSO_REDIS_URL"] = store.settings.redis_url
+        os.environ["LSO_REDIS_CLUSTER"] = "1" if store.settings.redis_cluster else "0"
+        get_settings.cache_clear()
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -51,22 +62,19 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import redis
-
-    from shared.store.client import sync_client
     from worker.consumer import Worker, is_alive
 
-    settings = get_settings()
-    client = sync_client(settings)
+    store = local.find(Path(args.data_dir))
+    settings = store.settings
+    # Only at start: once running, the worker rides out an outage with backoff.
+    client = local.connect(store)
     if args.check:
-        try:
+        with local.reaching(store):
             alive = is_alive(client, settings)
-        except redis.RedisError as exc:
-            print(f"store unreachable: {exc}")
-            return 1
         print("worker alive" if alive else "no live worker on this host")
         return 0 if alive else 1
-    worker = Worker(client, settings, burst=args.burst)
+    with local.reaching(store):
+        worker = Worker(client, settings, burst=args.burst)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if worker.stopping:
@@ -87,30 +95,47 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
+    store = local.find(Path(args.data_dir))
+    local.connect(store).close()
+
+    from worker.jobs import context
     from worker.jobs.runner import run
 
-    return run(burst=args.burst)
+    context.configure(store.settings)
+    with local.reaching(store):
+        return run(burst=args.burst)
 
 
 def _partitions(args: argparse.Namespace) -> int:
     from shared.store import layout
-    from shared.store.client import sync_client
 
-    settings = get_settings()
-    client = sync_client(settings)
-    count = settings.partitions if args.count is None else args.count
-    if count < 1:
-        print("the number of partitions must be at least 1")
+    if args.count is not None and args.count < 1:
+        print("lso: the number of partitions must be at least 1", file=sys.stderr)
         return 2
-    current = layout.load_sync(client, count, change=args.count is not None)
+    store = local.find(Path(args.data_dir))
+    count = store.settings.partitions if args.count is None else args.count
+    client = local.connect(store)
+    with local.reaching(store):
+        current = layout.load_sync(client, count, change=args.count is not None)
+    client.close()
     for first, n in current.epochs:
         print(f"systems from id {first}: {n} partition(s)")
     print(f"ingest streams: {current.streams}; systems registered: {current.registered}")
     return 0
 
 
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        default=local.DEFAULT_DATA_DIR,
+        help="data dir of the local `lso up` whose store to use (LSO_REDIS_URL overrides it)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lso", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="lso", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the store (embedded by default), the API and workers")
@@ -121,7 +146,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--job-processes", type=int, default=2, help="`lso jobs` processes (notifications etc.)"
     )
-    up.add_argument("--data-dir", default="./.lso", help="embedded store's data directory")
+    up.add_argument(
+        "--data-dir", default=local.DEFAULT_DATA_DIR, help="embedded store's data directory"
+    )
     up.add_argument(
         "--cluster",
         type=int,
@@ -131,13 +158,15 @@ def parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(run=_up)
 
-    api = sub.add_parser("api", help="run the HTTP API (uses LSO_REDIS_URL)")
+    api = sub.add_parser("api", help="run the HTTP API")
+    _data_dir(api)
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--processes", type=int, default=1, help="uvicorn worker processes")
     api.set_defaults(run=_api)
 
-    worker = sub.add_parser("worker", help="run one stream worker (uses LSO_REDIS_URL)")
+    worker = sub.add_parser("worker", help="run one stream worker")
+    _data_dir(worker)
     worker.add_argument("--burst", action="store_true", help="drain what is there, then exit")
     worker.add_argument(
         "--check", action="store_true", help="exit 0 if a worker on this host is alive, else 1"
@@ -147,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser(
         "jobs", help="run one background-jobs worker: evaluation, notifications, retention"
     )
+    _data_dir(jobs)
     jobs.add_argument("--burst", action="store_true", help="run what is queued, then exit")
     jobs.set_defaults(run=_jobs)
 
@@ -154,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
         "partitions",
         help="show the partition layout, or give systems registered from now on N partitions",
     )
+    _data_dir(partitions)
     partitions.add_argument("count", type=int, nargs="?", help="partitions of new systems")
     partitions.set_defaults(run=_partitions)
     return p
@@ -162,7 +193,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     configure(get_settings().log_level)
-    sys.exit(args.run(args))
+    try:
+        code = args.run(args)
+    except local.StoreError as exc:
+        print(f"lso: {exc}", file=sys.stderr)
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":
