@@ -16,7 +16,7 @@ from api.main import create_app
 from shared.settings import Settings
 from tests.receiver import receiver  # noqa: F401  (a fixture, for every test)
 from tests.servers import Server, available
-from worker.consumer import Stats, Worker
+from worker.consumer import DrainStats, Worker
 
 SERVERS = available()
 
@@ -102,10 +102,10 @@ def api(make_api: Callable[..., TestClient]) -> TestClient:
 
 
 @pytest.fixture
-def drain(settings: Settings, client: redis.Redis) -> Callable[..., Stats]:
+def drain(settings: Settings, client: redis.Redis) -> Callable[..., DrainStats]:
     """Run a burst worker: apply everything in the streams, then return its stats."""
 
-    def run(**overrides: Any) -> Stats:
+    def run(**overrides: Any) -> DrainStats:
         s = settings.model_copy(update=overrides) if overrides else settings
         return Worker(client, s, burst=True).run()
 

@@ -108,7 +108,8 @@ class RedisApplier:
                     log.error("dead-lettering entry %s failed: %s", entries[i].entry_id, reply)
                     results[i] = Result(Outcome.FAILED)
                 else:
-                    results[i] = Result(Outcome.DEAD_LETTERED if reply else Outcome.ALREADY_APPLIED)
+                    moved = reply == scripts.DeadLetterStatus.MOVED
+                    results[i] = Result(Outcome.DEAD_LETTERED if moved else Outcome.ALREADY_APPLIED)
             dead = []
             pending = []
             for group, reply in zip(groups, replies[len(replies) - len(groups) :], strict=True):
@@ -133,16 +134,16 @@ class RedisApplier:
                 results[i] = Result(Outcome.FAILED)
             return []
         assert isinstance(reply, list)
-        status, rest = int(reply[0]), [int(x) for x in reply[1:]]
-        if status == 0:
+        status, rest = scripts.ApplyStatus(int(reply[0])), [int(x) for x in reply[1:]]
+        if status == scripts.ApplyStatus.STALE:
             stale = {group[r - 1][0] for r in rest}
             for i in stale:
                 results[i] = Result(Outcome.ALREADY_APPLIED)
             return [(i, batch) for i, batch in group if i not in stale]
-        if status == 2:  # the Idempotency-Key was seen before: acknowledged, nothing added
+        if status == scripts.ApplyStatus.DUPLICATE_BATCH:  # acknowledged, nothing added
             results[group[0][0]] = Result(Outcome.APPLIED, 0)
             return []
-        if status == 3:  # the system was deleted: acknowledged and dropped
+        if status == scripts.ApplyStatus.SYSTEM_DELETED:  # acknowledged and dropped
             for i, _ in group:
                 results[i] = Result(Outcome.APPLIED, 0)
             return []
@@ -158,34 +159,29 @@ class RedisApplier:
         (moved,) = calls.execute()
         if isinstance(moved, Exception):
             raise moved
-        return bool(moved)
+        return bool(moved == scripts.DeadLetterStatus.MOVED)
 
     def queue_dead_letter(
         self, calls: ScriptBatch, entry: Entry, reason: str, deliveries: int = 1
     ) -> None:
         try:
-            events = int(entry.fields.get(b"n", b"0"))
+            events = int(entry.fields.get(keys.BatchEntry.EVENTS, b"0"))
         except ValueError:
             events = 0
         fields: list[bytes | str | int] = [
-            "stream_id",
+            keys.DeadLetterEntry.STREAM_ID,
             entry.entry_id,
-            "error",
+            keys.DeadLetterEntry.ERROR,
             reason,
-            "deliveries",
+            keys.DeadLetterEntry.DELIVERIES,
             deliveries,
         ]
         for name, value in entry.fields.items():
-            fields += [b"f:" + name, value]
-        self._dead_letter(
-            keys=[
-                keys.stream(entry.partition),
-                keys.dead_letters(entry.partition),
-                keys.partition_stats(entry.partition),
-            ],
-            args=[keys.GROUP, entry.entry_id, events, self._settings.dead_letter_maxlen, *fields],
-            client=calls.pipe_for(keys.stream(entry.partition)),
+            fields += [keys.DeadLetterEntry.ORIGINAL_PREFIX.encode() + name, value]
+        call = scripts.dead_letter(
+            entry.partition, entry.entry_id, events, self._settings.dead_letter_maxlen, fields
         )
+        self._dead_letter(keys=call.keys, args=call.args, client=calls.pipe_for(call.keys[0]))
 
 
 # One script call applies at most this many events: enough to aggregate a burst into few counter

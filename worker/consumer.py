@@ -36,7 +36,7 @@ def consumer_name() -> str:
 
 
 @dataclass
-class Stats:
+class DrainStats:
     events: int = 0
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     reconnects: int = 0
@@ -58,7 +58,7 @@ class Worker:
         self.applier: Applier = applier or RedisApplier(client, settings)
         self.burst = burst
         self.stopping = False
-        self.stats = Stats()
+        self.stats = DrainStats()
         self._backoff = Backoff(cap_s=30.0)
         self._read_own = True
         self._streams = 0  # ingest streams read, from the partition layout (shared/store/layout.py)
@@ -75,7 +75,7 @@ class Worker:
         """Finish the entries in hand, then leave the loop (safe to call from a signal handler)."""
         self.stopping = True
 
-    def run(self) -> Stats:
+    def run(self) -> DrainStats:
         log.info("worker %s starting", self.name)
         while not self.stopping:
             self.run_once()

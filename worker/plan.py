@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from shared.model.codec import RAW_BUCKET_MS, Batch, CompactEvent
+from shared.model.codec import RAW_CHUNK_MS, Batch, CompactEvent
 from shared.model.sketch import bucket_of
 from shared.model.time_slots import (
     COUNT_FIELD,
@@ -26,9 +26,9 @@ from shared.model.time_slots import (
     slot_index,
 )
 from shared.settings import Settings
-from shared.store import keys
+from shared.store import keys, scripts
 
-Arg = str | int | bytes
+Arg = scripts.Arg
 
 ALL_LEVELS = range(len(LEVELS))
 HISTOGRAM_LEVELS = range(HISTOGRAM_LEVEL, len(LEVELS))
@@ -54,24 +54,24 @@ def raw_batches(
     ts_range_ms: tuple[int, int] | None = None,
 ) -> list[Arg]:
     """Raw-event members (score, member, ...) of events that arrived together: one member
-    `[ref, [row, ...]]` per RAW_BUCKET_MS of event time that they touch, scored by that bucket's
+    `[ref, [row, ...]]` per RAW_CHUNK_MS of event time that they touch, scored by that chunk's
     start. `rows_json`, the rows as the stream entry holds them, is stored without re-encoding
-    when all the events fall in one bucket (the usual case: a batch is a burst)."""
+    when all the events fall in one chunk (the usual case: a batch is a burst)."""
     if not events:
         return []
     if rows_json is not None and ts_range_ms is not None:
-        start = ts_range_ms[0] - ts_range_ms[0] % RAW_BUCKET_MS
-        if ts_range_ms[1] < start + RAW_BUCKET_MS:
+        start = ts_range_ms[0] - ts_range_ms[0] % RAW_CHUNK_MS
+        if ts_range_ms[1] < start + RAW_CHUNK_MS:
             return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
-    by_bucket: dict[int, list[CompactEvent]] = {}
+    by_chunk: dict[int, list[CompactEvent]] = {}
     for event in events:
-        start = event.ts_ms - event.ts_ms % RAW_BUCKET_MS
-        by_bucket.setdefault(start, []).append(event)
-    if len(by_bucket) == 1 and rows_json is not None:
-        (start,) = by_bucket
+        start = event.ts_ms - event.ts_ms % RAW_CHUNK_MS
+        by_chunk.setdefault(start, []).append(event)
+    if len(by_chunk) == 1 and rows_json is not None:
+        (start,) = by_chunk
         return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
     out: list[Arg] = []
-    for start, group in by_bucket.items():
+    for start, group in by_chunk.items():
         out += (start, orjson.dumps([f"{ref}@{start}", [e.row() for e in group]]))
     return out
 
@@ -217,7 +217,7 @@ def plan_apply(
         plain.members += raw_batches(entry_id, plain_rows, verbatim, batch.ts_range_ms)
 
     entry_ids = [entry_id for entry_id, _ in batches]
-    tail: list[Arg] = [len(entry_ids), *entry_ids]  # ARGV from position 10 on
+    tail: list[Arg] = [len(entry_ids), *entry_ids]  # ARGV after the fixed ones
     expiries: dict[int, int] = {}
 
     targets_of: dict[int, list[tuple[int, str]]] = {}
@@ -263,25 +263,28 @@ def plan_apply(
             runs.append([kl.position(keys.run(partition, sid, run_id)), run_id, run.events,
                          run.errors, str(run.first_ms), str(run.last_ms), int(run.last_is_error),
                          run.last_type, stages])  # fmt: skip
-        first_member = len(tail) + 10  # ARGV position of this contribution's first score
+        # ARGV positions (1-based) of this contribution's first raw score and last raw member.
+        first_member = scripts.APPLY_FIXED_ARGS + len(tail) + 1
         tail += contribution.members
+        last_member = scripts.APPLY_FIXED_ARGS + len(tail)
         body.append([
             contribution.guard, str(contribution.newest_ms), str(contribution.newest_error_ms),
-            contribution.newest_error.decode(), first_member, len(tail) + 9, increments, runs,
+            contribution.newest_error.decode(), first_member, last_member, increments, runs,
         ])  # fmt: skip
 
     with_runs = any(c.runs for c in [plain, *guarded])
-    args: list[Arg] = [
-        keys.GROUP,
-        sum(len(batch.events) for _, batch in batches),
+    args = scripts.apply_args(
+        events=sum(len(batch.events) for _, batch in batches),
         # A member is scored by the start of its bucket: keep a bucket until its end is too old.
-        now_ms - settings.raw_retention_s * 1000 - RAW_BUCKET_MS,
-        (settings.raw_retention_s + settings.max_future_skew_s) * 1000,
-        settings.dedupe_ttl_s,
-        batch_guard,
-        kl.position(keys.runs(partition, sid)) if with_runs else 0,
-        settings.counter_retention_s,
-        orjson.dumps({"s": sid, "c": [[pos, at] for pos, at in expiries.items()], "k": body}),
-        *tail,
-    ]
+        raw_cutoff_ms=now_ms - settings.raw_retention_s * 1000 - RAW_CHUNK_MS,
+        raw_ttl_ms=(settings.raw_retention_s + settings.max_future_skew_s) * 1000,
+        dedupe_ttl_s=settings.dedupe_ttl_s,
+        batch_guard=batch_guard,
+        runs_index=kl.position(keys.runs(partition, sid)) if with_runs else 0,
+        run_retention_s=settings.counter_retention_s,
+        plan_json=orjson.dumps(
+            {"s": sid, "c": [[pos, at] for pos, at in expiries.items()], "k": body}
+        ),
+        tail=tail,
+    )
     return ApplyPlan(keys=kl.list, args=args)

@@ -28,19 +28,20 @@ from shared.store import keys
 from shared.store.client import AsyncRedis
 
 MAX_ENTRIES = 10_000
-VERSION_FIELD = "v"
 
 Key = tuple[str, bytes, bytes, bytes]  # path, query string, authorization, x-api-key
-Entry = tuple[int, bytes | None, int, list[Any], bytes]  # second, version, status, headers, body
+MemoEntry = tuple[
+    int, bytes | None, int, list[Any], bytes
+]  # second, version, status, headers, body
 
 
 class HealthMemo:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._entries: dict[Key, Entry] = {}
+        self._entries: dict[Key, MemoEntry] = {}
         # Answers being computed: requests for the same key, second and version wait for the one
         # in flight instead of computing it again (many pollers turn a second over together).
-        self._flights: dict[Key, tuple[int, bytes | None, asyncio.Future[Entry | None]]] = {}
+        self._flights: dict[Key, tuple[int, bytes | None, asyncio.Future[MemoEntry | None]]] = {}
         self.hits = 0  # for tests and diagnostics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +61,7 @@ class HealthMemo:
             await self.app(scope, receive, send)
             return
         try:
-            raw = await client.hget(keys.system_meta(partition, sid), VERSION_FIELD)
+            raw = await client.hget(keys.system_meta(partition, sid), keys.Meta.VERSION)
             version = raw.encode() if isinstance(raw, str) else raw
         except RedisError:
             await self.app(scope, receive, send)  # the route answers 503 with Retry-After
@@ -74,7 +75,7 @@ class HealthMemo:
             self.hits += 1
             await _replay(entry, send)
             return
-        done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[MemoEntry | None] = asyncio.get_running_loop().create_future()
         self._flights[key] = (second, version, done)
         try:
             await self.app(scope, receive, self._recorder(key, second, version, send))
@@ -103,7 +104,7 @@ class HealthMemo:
         return record
 
 
-async def _replay(entry: Entry, send: Send) -> None:
+async def _replay(entry: MemoEntry, send: Send) -> None:
     _, _, status, headers, body = entry
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

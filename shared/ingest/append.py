@@ -11,7 +11,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from shared.errors import StoreNotDurable
 from shared.settings import Settings
-from shared.store import keys, scripts
+from shared.store import scripts
 from shared.store.client import AsyncRedis, is_cluster, text
 from shared.store.partitions import Partitions
 
@@ -50,30 +50,20 @@ class StreamAppender:
         streams = (await self._partitions.layout()).streams
         backlog_share = max(self._settings.max_lag_events // streams, 1)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
-        fields: list[bytes] = [b for pair in entry.items() for b in pair]
-        script_keys = [
-            keys.stream(partition),
-            keys.partition_stats(partition),
-            keys.rate_bucket(partition, system_id),
-        ]
-        args: list[bytes | str | int] = [
-            events,
-            repr(rate_per_s),
-            repr(capacity),
-            backlog_share,
-            *fields,
-        ]
+        call = scripts.ingest(
+            partition, system_id, entry, events, rate_per_s, capacity, backlog_share
+        )
         if self._settings.durable_ack:
-            code, value = await self._append_durably(script_keys, args)
+            status, value = await self._append_durably(call)
         else:
-            code, value = await self._ingest(keys=script_keys, args=args)
-        if code == -1:
+            status, value = await self._ingest(keys=call.keys, args=call.args)
+        if status == scripts.IngestStatus.SHED:
             return Appended(shed_backlog=int(value))
-        if code == 0:
+        if status == scripts.IngestStatus.RATE_LIMITED:
             return Appended(rate_limited_s=int(value) / 1000)
         return Appended()
 
-    async def _append_durably(self, script_keys: list[str], args: list[bytes | str | int]) -> Any:
+    async def _append_durably(self, call: scripts.Call) -> Any:
         """Run the ingest script, then WAITAOF on the same connection: WAITAOF waits for the
         writes of its own connection only, so both go in one pipeline (on a cluster, to the node
         holding the partition)."""
@@ -81,14 +71,14 @@ class StreamAppender:
             self._fsync_always = await self._fsyncs_every_write()
             await self._client.script_load(self._ingest.script)  # NOSCRIPT only after a failover
         if self._fsync_always:
-            return await self._ingest(keys=script_keys, args=args)  # fsynced before the reply
+            return await self._ingest(keys=call.keys, args=call.args)  # fsynced before the reply
         timeout_ms = max(self._settings.redis_timeout_ms // 2, 1)
         node: dict[str, Any] = {}
         if is_cluster(self._client):
-            node["target_nodes"] = self._client.get_node_from_key(script_keys[0])  # type: ignore[union-attr]
+            node["target_nodes"] = self._client.get_node_from_key(call.keys[0])  # type: ignore[union-attr]
         for attempt in range(2):
             pipe = self._client.pipeline(transaction=False)
-            pipe.evalsha(self._ingest.sha, len(script_keys), *script_keys, *args)
+            pipe.evalsha(self._ingest.sha, len(call.keys), *call.keys, *call.args)
             pipe.execute_command("WAITAOF", 1, 0, timeout_ms, **node)
             appended, waited = await pipe.execute(raise_on_error=False)
             if isinstance(appended, NoScriptError) and attempt == 0:

@@ -7,18 +7,35 @@ values are null), and `k`, the client's `Idempotency-Key`, only when it sent one
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
+
+from shared.store.keys import BatchEntry as F
 
 FORMAT_VERSION = b"1"
 _NUMBERS = (int, float)
 
-# Raw events are kept per batch and per this much event time: one sorted-set member
+# Raw events are kept per batch and per *raw chunk* of this much event time: one sorted-set member
 # `["<ref>", [row, ...]]` scored by the bucket's start (worker/plan.py writes,
 # shared/services/raw_events.py reads). Storing rows once per batch, not once per event, costs
 # ~the rows' bytes per event.
-RAW_BUCKET_MS = 10_000
+RAW_CHUNK_MS = 10_000
+
+
+class Row(NamedTuple):
+    """One event as a stream entry and the raw-event store carry it: the JSON array
+    `[ts_ms, error (0 or 1), latency_ms, event_type, stage, run_id, event_id, payload]`.
+    Readers name the fields with `Row._make(array)`; writers build the arrays directly."""
+
+    ts_ms: int
+    error: int
+    latency_ms: float
+    event_type: str
+    stage: str | None
+    run_id: str | None
+    event_id: str | None
+    payload: dict[str, Any] | None
 
 
 class UndecodableEntry(ValueError):
@@ -54,13 +71,13 @@ def encode_batch(
 ) -> dict[bytes, bytes]:
     """Stream entry fields for a validated batch of compact rows."""
     fields = {
-        b"v": FORMAT_VERSION,
-        b"s": str(system_id).encode(),
-        b"n": str(len(rows)).encode(),
-        b"e": orjson.dumps(rows),
+        F.VERSION: FORMAT_VERSION,
+        F.SYSTEM_ID: str(system_id).encode(),
+        F.EVENTS: str(len(rows)).encode(),
+        F.ROWS: orjson.dumps(rows),
     }
     if idempotency_key is not None:
-        fields[b"k"] = idempotency_key.encode()
+        fields[F.IDEMPOTENCY_KEY] = idempotency_key.encode()
     return fields
 
 
@@ -78,10 +95,10 @@ class Batch:
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
     """Parse stream entry fields; raises UndecodableEntry for anything malformed."""
     try:
-        if fields.get(b"v") != FORMAT_VERSION:
-            raise UndecodableEntry(f"unknown format version {fields.get(b'v')!r}")
-        system_id = int(fields[b"s"])
-        rows = orjson.loads(fields[b"e"])
+        if fields.get(F.VERSION) != FORMAT_VERSION:
+            raise UndecodableEntry(f"unknown format version {fields.get(F.VERSION)!r}")
+        system_id = int(fields[F.SYSTEM_ID])
+        rows = orjson.loads(fields[F.ROWS])
         # Strict: the rows are also stored verbatim as raw events (worker/plan.py), so anything
         # the API would not have written makes the entry poison rather than a bad raw event.
         events: list[CompactEvent] = []
@@ -110,12 +127,12 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
                 newest = ts
             if eid is not None:
                 with_ids += 1
-        if len(events) != int(fields[b"n"]):
+        if len(events) != int(fields[F.EVENTS]):
             raise UndecodableEntry("event count does not match the `n` field")
-        key = fields.get(b"k")
+        key = fields.get(F.IDEMPOTENCY_KEY)
         idempotency_key = None if key is None else key.decode()
     except UndecodableEntry:
         raise
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(system_id, events, idempotency_key, fields[b"e"], (oldest, newest), with_ids)
+    return Batch(system_id, events, idempotency_key, fields[F.ROWS], (oldest, newest), with_ids)

@@ -18,8 +18,9 @@ precision that no latency quantile needs.
 from collections import defaultdict
 from dataclasses import dataclass
 
-ERRORS_FIELD = "e"
-COUNT_FIELD = "n"
+from shared.store.keys import COUNT_FIELD, ERRORS_FIELD
+
+__all__ = ["COUNT_FIELD", "ERRORS_FIELD"]  # re-exported beside the field formats below
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import AsyncRedis
+from shared.store.keys import PartitionStats as F
 from shared.store.partitions import Partitions
 
 CACHE_S = 1.0
@@ -67,7 +68,7 @@ class Readiness:
             return self._cached[1]
         pipe = self._client.pipeline(transaction=False)
         for p in range((await self._partitions.layout()).streams):
-            pipe.hmget(keys.partition_stats(p), ["events_in", "events_out"])
+            pipe.hmget(keys.partition_stats(p), [F.EVENTS_IN, F.EVENTS_OUT])
         total_in = total_out = 0
         for events_in, events_out in await pipe.execute():
             total_in += int(events_in or 0)

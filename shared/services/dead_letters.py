@@ -6,6 +6,8 @@ from shared.model.dead_letters import DeadLetter
 from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis
+from shared.store.keys import BatchEntry
+from shared.store.keys import DeadLetterEntry as D
 from shared.store.partitions import Partitions
 
 
@@ -42,25 +44,22 @@ class DeadLetters:
             else:
                 chosen = list(ids)
             for start in range(0, len(chosen), 500):
-                total += int(
-                    await self._replay(
-                        keys=[dead, keys.stream(p), keys.partition_stats(p)],
-                        args=chosen[start : start + 500],
-                    )
-                )
+                call = scripts.replay(p, chosen[start : start + 500])
+                total += int(await self._replay(keys=call.keys, args=call.args))
         return total
 
 
 def _dead_letter(partition: int, entry_id: str, raw: dict[bytes, bytes]) -> DeadLetter:
     fields = {_text(k): _text(v) for k, v in raw.items()}
-    system = fields.get("f:s", "")
-    events = fields.get("f:n", "")
+    original = D.ORIGINAL_PREFIX
+    system = fields.get(original + BatchEntry.SYSTEM_ID.decode(), "")
+    events = fields.get(original + BatchEntry.EVENTS.decode(), "")
     return DeadLetter(
         id=entry_id,
         partition=partition,
-        stream_id=fields.get("stream_id", ""),
-        error=fields.get("error", ""),
-        deliveries=int(fields.get("deliveries", "0") or 0),
+        stream_id=fields.get(D.STREAM_ID, ""),
+        error=fields.get(D.ERROR, ""),
+        deliveries=int(fields.get(D.DELIVERIES, "0") or 0),
         system_id=int(system) if system.isdigit() else None,
         events=int(events) if events.isdigit() else None,
     )

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 
 import orjson
 
+from shared.model.codec import Row
 from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.policy import EffectivePolicy
 from shared.model.rules import BURN_RULES, Inputs, Streak, evaluate
 from shared.model.stats import Stats
 from shared.services.counters import Counters, level_for
-from shared.services.raw_events import END_OF_TIME_MS, Row, newest_first
+from shared.services.raw_events import END_OF_TIME_MS, newest_first
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import AsyncRedis
@@ -58,7 +59,8 @@ class HealthReader:
         pipe = self._client.pipeline(transaction=False)
         order = counters.queue(pipe)
         pipe.hmget(
-            keys.system_meta(partition, system_id), ["last_ts", "last_error_ts", "last_error"]
+            keys.system_meta(partition, system_id),
+            [keys.Meta.LAST_TS, keys.Meta.LAST_ERROR_TS, keys.Meta.LAST_ERROR],
         )
         replies = await pipe.execute()
         counters.store(order, replies[: len(order)])
@@ -141,7 +143,7 @@ def _streaks(rows: list[Row]) -> list[Streak]:
     broken: set[str] = set()
     counts: dict[str, int] = {}
     for row in rows:
-        is_error, stage, run_id = bool(row[1]), row[4], row[5]
+        is_error, stage, run_id = bool(row.error), row.stage, row.run_id
         for group in (f"stage {stage}" if stage else None, f"run {run_id}" if run_id else None):
             if group is None or group in broken:
                 continue
@@ -155,13 +157,13 @@ def _streaks(rows: list[Row]) -> list[Streak]:
 def _last_error(at_ms: bytes | None, member: bytes | None) -> LastError | None:
     if at_ms is None or not member:
         return None
-    row = orjson.loads(member)
-    payload = row[7]
+    row = Row._make(orjson.loads(member))
+    payload = row.payload
     excerpt = None if payload is None else orjson.dumps(payload).decode()[:EXCERPT_CHARS]
     return LastError(
         at=_from_ms(int(at_ms)),
-        event_type=row[3],
-        stage=row[4],
-        run_id=row[5],
+        event_type=row.event_type,
+        stage=row.stage,
+        run_id=row.run_id,
         payload_excerpt=excerpt,
     )

@@ -11,6 +11,7 @@ from shared.model.channels import Channel, ChannelKind, check_url
 from shared.model.verdict import Verdict
 from shared.store import keys
 from shared.store.client import AsyncRedis, text
+from shared.store.keys import TransitionEntry as T
 from shared.store.partitions import Partitions
 
 
@@ -75,12 +76,13 @@ class Channels:
             {
                 "id": text(entry_id),
                 "system_id": system_id,
-                "from": text(fields[b"from"]) or None,
-                "to": text(fields[b"to"]),
-                "reason": text(fields[b"reason"]),
-                "at": datetime.fromtimestamp(int(fields[b"at"]) / 1000, UTC),
+                "from": text(fields[T.FROM]) or None,
+                "to": text(fields[T.TO]),
+                "reason": text(fields[T.REASON]),
+                "at": datetime.fromtimestamp(int(fields[T.AT]) / 1000, UTC),
             }
-            for entry_id, fields in entries
+            for entry_id, raw in entries
+            for fields in [{text(k): v for k, v in raw.items()}]
         ]
 
     async def deliveries(self, system_id: int, limit: int) -> list[dict[str, object]]:

@@ -38,11 +38,9 @@ class Registry:
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
         created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        created, doc = await self._register(
-            keys=[keys.REGISTRY_SEQ, keys.REGISTRY_BY_NAME, keys.REGISTRY_SYSTEMS],
-            args=[name, description or "", created_at, "1" if description is not None else "0"],
-        )
-        return bool(created), System.model_validate_json(doc)
+        call = scripts.register(name, description, created_at)
+        status, doc = await self._register(keys=call.keys, args=call.args)
+        return status == scripts.RegisterStatus.CREATED, System.model_validate_json(doc)
 
     async def list(self) -> list[System]:
         docs = await self._client.hvals(keys.REGISTRY_SYSTEMS)
@@ -81,7 +79,7 @@ class Registry:
         self._known.pop(system_id, None)
         # A new policy changes the answer of a health read: a new data version (health_memo).
         meta = keys.system_meta(await self._partitions.of(system_id), system_id)
-        await self._client.hincrby(meta, "v", 1)
+        await self._client.hincrby(meta, keys.Meta.VERSION, 1)
 
     async def delete(self, system_id: int) -> tuple[System, int] | None:
         """Unregister the system; returns it and its partition (None: unknown). Its tombstone is

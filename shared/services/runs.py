@@ -12,6 +12,7 @@ from shared.model.runs import Run
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import AsyncRedis, text
+from shared.store.keys import RunSummary as R
 from shared.store.partitions import Partitions
 
 END_EVENT_TYPE = "run_end"
@@ -44,12 +45,12 @@ class Runs:
 
 
 def summarise(run_id: str, h: dict[str, str], policy: EffectivePolicy, now_s: float) -> Run:
-    first_s, last_s = int(h["first_ms"]) / 1000, int(h["last_ms"]) / 1000
+    first_s, last_s = int(h[R.FIRST_MS]) / 1000, int(h[R.LAST_MS]) / 1000
     duration = max(0.0, last_s - first_s)
-    finished = h.get("last_type") == END_EVENT_TYPE or now_s - last_s >= policy.run_idle_seconds
+    finished = h.get(R.LAST_TYPE) == END_EVENT_TYPE or now_s - last_s >= policy.run_idle_seconds
     outcome: Literal["running", "succeeded", "failed"] = "running"
     if finished:
-        outcome = "failed" if h.get("last_error") == "1" else "succeeded"
+        outcome = "failed" if h.get(R.LAST_ERROR) == "1" else "succeeded"
     flags: list[Flag] = []
     elapsed = duration if finished else max(duration, now_s - first_s)
     if policy.max_run_seconds is not None and elapsed > policy.max_run_seconds:
@@ -61,9 +62,13 @@ def summarise(run_id: str, h: dict[str, str], policy: EffectivePolicy, now_s: fl
         first_event_at=datetime.fromtimestamp(first_s, UTC),
         last_event_at=datetime.fromtimestamp(last_s, UTC),
         duration_seconds=duration,
-        events=int(h.get("events", 0)),
-        errors=int(h.get("errors", 0)),
-        stages={k[2:]: int(v) for k, v in sorted(h.items()) if k.startswith("s:")},
+        events=int(h.get(R.EVENTS, 0)),
+        errors=int(h.get(R.ERRORS, 0)),
+        stages={
+            k.removeprefix(R.STAGE_PREFIX): int(v)
+            for k, v in sorted(h.items())
+            if k.startswith(R.STAGE_PREFIX)
+        },
         outcome=outcome,
         flags=flags,
     )

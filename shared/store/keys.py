@@ -151,8 +151,127 @@ def deleted(partition: int, system_id: int) -> str:
     return f"{_tag(partition)}:deleted:{system_id}"
 
 
-def system_pattern(partition: int, system_id: int) -> list[str]:
-    """SCAN patterns matching every key of one system's data (the purge)."""
+def system_keys(partition: int, system_id: int) -> list[str]:
+    """Every key of one system's data that has a fixed name (see `system_patterns` for the rest).
+    The purge deletes these; `deleted` (the tombstone) is not among them: it must outlive the data.
+    """
+    return [
+        raw_events(partition, system_id),
+        system_meta(partition, system_id),
+        runs(partition, system_id),
+        rate_bucket(partition, system_id),
+        verdict(partition, system_id),
+        transitions(partition, system_id),
+        deliveries(partition, system_id),
+        delivery_index(partition, system_id),
+        mute(partition, system_id),
+    ]
+
+
+def system_patterns(partition: int, system_id: int) -> list[str]:
+    """SCAN patterns matching every key of one system's data whose name has a variable part
+    (counter containers, dedupe and Idempotency-Key markers, run summaries)."""
     tag = _tag(partition)
     kinds = ("c", "eid", "idem", "run")
     return [f"{tag}:{kind}:{system_id}:*" for kind in kinds]
+
+
+def system_members(partition: int) -> list[str]:
+    """Sorted sets of the partition whose members are system ids (the purge removes its id)."""
+    return [outbox(partition), dirty(partition)]
+
+
+# -- hash fields, stream entry fields and member formats -------------------------------------------
+# The Lua scripts spell these same names; tests/shared/store/test_keys.py fails on any quoted name
+# in shared/store/lua/ that is not listed here.
+
+
+class Meta:
+    """Fields of `system_meta`."""
+
+    VERSION = "v"  # the data version: bumped by every apply and policy change (health memo)
+    LAST_TS = "last_ts"  # newest event ts (ms)
+    LAST_ERROR_TS = "last_error_ts"  # newest error event ts (ms)
+    LAST_ERROR = "last_error"  # newest error event's row, as JSON
+
+
+class PartitionStats:
+    """Fields of `partition_stats`."""
+
+    EVENTS_IN = "events_in"  # appended by the API (ingest.lua, replay.lua)
+    EVENTS_OUT = "events_out"  # applied or dead-lettered by the workers
+
+
+class RateBucket:
+    """Fields of `rate_bucket`."""
+
+    TOKENS = "tokens"
+    MS = "ms"  # server time of the last refill
+
+
+class RunSummary:
+    """Fields of `run`; per stage `STAGE_PREFIX + stage` counts its events."""
+
+    EVENTS = "events"
+    ERRORS = "errors"
+    FIRST_MS = "first_ms"
+    LAST_MS = "last_ms"
+    LAST_ERROR = "last_error"  # "1" when the newest event of the run is an error
+    LAST_TYPE = "last_type"  # event_type of the newest event (`run_end` ends the run)
+    STAGE_PREFIX = "s:"
+
+
+class VerdictState:
+    """Fields of `verdict`."""
+
+    VERDICT = "verdict"
+    REASON = "reason"
+    SINCE_MS = "since_ms"
+    EVALUATED_MS = "evaluated_ms"
+    NOTIFIED = "notified"
+    NOTIFIED_MS = "notified_ms"
+
+
+class TransitionEntry:
+    """Fields of an entry of `transitions`."""
+
+    FROM = "from"  # "" the first time
+    TO = "to"
+    REASON = "reason"
+    AT = "at"  # ms
+
+
+class BatchEntry:
+    """Fields of an ingest stream entry (shared/model/codec.py)."""
+
+    VERSION = b"v"
+    SYSTEM_ID = b"s"
+    EVENTS = b"n"  # the number of events
+    ROWS = b"e"  # the rows as a JSON array
+    IDEMPOTENCY_KEY = b"k"
+
+
+class DeadLetterEntry:
+    """Fields of an entry of `dead_letters`: these, then the original entry's fields each behind
+    ORIGINAL_PREFIX."""
+
+    STREAM_ID = "stream_id"
+    ERROR = "error"
+    DELIVERIES = "deliveries"
+    ORIGINAL_PREFIX = "f:"
+
+
+# Fields of a counter container (shared/model/time_slots.py formats them as
+# `<slot>:<field or histogram bucket>[:<stage>]`).
+COUNT_FIELD = "n"
+ERRORS_FIELD = "e"
+
+
+def undelivered_member(system_id: int, delivery_id: str) -> str:
+    """Member of `undelivered` (notify.lua writes the same form)."""
+    return f"{system_id}:{delivery_id}"
+
+
+def parse_undelivered_member(member: str) -> tuple[int, str]:
+    system_id, _, delivery_id = member.partition(":")
+    return int(system_id), delivery_id

@@ -46,19 +46,15 @@ def _parse(reply: list[Any]) -> Layout:
     return Layout(epochs, int(seq))
 
 
-def _args(mode: str, partitions: int) -> tuple[list[str], list[str | int]]:
-    return [keys.LAYOUT, keys.REGISTRY_SEQ], [mode, partitions]
-
-
 def load_sync(client: SyncRedis, partitions: int, *, change: bool = False) -> Layout:
     """The layout (created with `partitions` if absent); with `change`, new systems use
     `partitions` from now on."""
-    script_keys, args = _args("set" if change else "ensure", partitions)
+    call = scripts.layout("set" if change else "ensure", partitions)
     script = client.register_script(scripts.source(scripts.LAYOUT))
-    return _parse(script(keys=script_keys, args=args))
+    return _parse(script(keys=call.keys, args=call.args))
 
 
 async def load(client: AsyncRedis, partitions: int) -> Layout:
-    script_keys, args = _args("ensure", partitions)
+    call = scripts.layout("ensure", partitions)
     script = client.register_script(scripts.source(scripts.LAYOUT))
-    return _parse(await script(keys=script_keys, args=args))
+    return _parse(await script(keys=call.keys, args=call.args))

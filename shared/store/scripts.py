@@ -1,13 +1,18 @@
-"""The Lua sources of LSO's atomic operations (the files in shared/store/lua/)."""
+"""The Lua scripts of LSO's atomic operations (the files in shared/store/lua/) and their protocol.
 
+Every script has here one function that builds its KEYS and ARGV in the order its Lua header
+documents, and an IntEnum for the status it answers, so that no caller spells an ARGV offset or a
+bare status number. The scripts themselves are registered by their callers
+(`client.register_script(source(NAME))`), which run them on the connection or pipeline they hold.
+"""
+
+from collections.abc import Sequence
+from enum import IntEnum
 from functools import cache
 from importlib import resources
+from typing import Literal, NamedTuple
 
-
-@cache
-def source(name: str) -> str:
-    return resources.files("shared.store").joinpath("lua", f"{name}.lua").read_text()
-
+from shared.store import keys
 
 REGISTER = "register"
 APPLY = "apply"
@@ -17,3 +22,176 @@ REPLAY = "replay"
 LAYOUT = "layout"
 TRANSITION = "transition"
 NOTIFY = "notify"
+
+Arg = bytes | str | int | float
+
+
+@cache
+def source(name: str) -> str:
+    return resources.files("shared.store").joinpath("lua", f"{name}.lua").read_text()
+
+
+class Call(NamedTuple):
+    """The KEYS and ARGV of one script call."""
+
+    keys: list[str]
+    args: list[Arg]
+
+
+# -- register.lua ----------------------------------------------------------------------------------
+
+
+class RegisterStatus(IntEnum):
+    EXISTED = 0  # the name was registered already: its system is returned
+    CREATED = 1
+
+
+def register(name: str, description: str | None, created_at: str) -> Call:
+    return Call(
+        [keys.REGISTRY_SEQ, keys.REGISTRY_BY_NAME, keys.REGISTRY_SYSTEMS],
+        [name, description or "", created_at, "1" if description is not None else "0"],
+    )
+
+
+# -- ingest.lua ------------------------------------------------------------------------------------
+
+
+class IngestStatus(IntEnum):
+    SHED = -1  # the partition's backlog is at its limit; the value is the backlog
+    RATE_LIMITED = 0  # the value is the ms until the system's token bucket is back to zero
+    APPENDED = 1  # the value is the entry id
+
+
+def ingest(
+    partition: int,
+    system_id: int,
+    entry: dict[bytes, bytes],
+    events: int,
+    rate_per_s: float,
+    capacity: float,
+    backlog_limit: int,
+) -> Call:
+    fields: list[Arg] = [b for pair in entry.items() for b in pair]
+    return Call(
+        [
+            keys.stream(partition),
+            keys.partition_stats(partition),
+            keys.rate_bucket(partition, system_id),
+        ],
+        [events, repr(rate_per_s), repr(capacity), backlog_limit, *fields],
+    )
+
+
+# -- apply.lua (the plan itself is built by worker/plan.py) ----------------------------------------
+
+
+class ApplyStatus(IntEnum):
+    STALE = 0  # some entries were no longer pending (their 1-based positions follow); no write
+    APPLIED = 1  # positions of the skipped guarded contributions follow
+    DUPLICATE_BATCH = 2  # the Idempotency-Key was seen before: acknowledged, nothing added
+    SYSTEM_DELETED = 3  # the system's tombstone exists: acknowledged and dropped
+
+
+# ARGV of apply.lua before the entry ids: group, event count, raw cutoff ms, raw ttl ms, dedupe
+# ttl s, batch guard key index, runs index key index, run retention s, the plan as JSON.
+APPLY_FIXED_ARGS = 9
+
+
+def apply_args(
+    events: int,
+    raw_cutoff_ms: int,
+    raw_ttl_ms: int,
+    dedupe_ttl_s: int,
+    batch_guard: int,
+    runs_index: int,
+    run_retention_s: int,
+    plan_json: bytes,
+    tail: Sequence[Arg],
+) -> list[Arg]:
+    """ARGV of apply.lua: the fixed arguments, then `tail` (entry count, entry ids, raw rows)."""
+    fixed: list[Arg] = [
+        keys.GROUP, events, raw_cutoff_ms, raw_ttl_ms, dedupe_ttl_s, batch_guard, runs_index,
+        run_retention_s, plan_json,
+    ]  # fmt: skip
+    assert len(fixed) == APPLY_FIXED_ARGS
+    return [*fixed, *tail]
+
+
+# -- dead_letter.lua and replay.lua ----------------------------------------------------------------
+
+
+class DeadLetterStatus(IntEnum):
+    ALREADY_ACKNOWLEDGED = 0  # acknowledged elsewhere meanwhile: nothing moved
+    MOVED = 1
+
+
+def dead_letter(
+    partition: int, entry_id: str, events: int, maxlen: int, fields: Sequence[Arg]
+) -> Call:
+    return Call(
+        [keys.stream(partition), keys.dead_letters(partition), keys.partition_stats(partition)],
+        [keys.GROUP, entry_id, events, maxlen, *fields],
+    )
+
+
+def replay(partition: int, dead_letter_ids: Sequence[str]) -> Call:
+    """Answers the number of entries re-queued."""
+    return Call(
+        [keys.dead_letters(partition), keys.stream(partition), keys.partition_stats(partition)],
+        list(dead_letter_ids),
+    )
+
+
+# -- layout.lua ------------------------------------------------------------------------------------
+
+
+def layout(mode: Literal["ensure", "set"], partitions: int) -> Call:
+    """Answers [layout JSON, highest registered system id]."""
+    return Call([keys.LAYOUT, keys.REGISTRY_SEQ], [mode, partitions])
+
+
+# -- transition.lua and notify.lua -----------------------------------------------------------------
+
+
+class TransitionStatus(IntEnum):
+    UNCHANGED = 0
+    CHANGED = 1  # the previous verdict follows ('' the first time)
+
+
+def transition(
+    partition: int, system_id: int, verdict: str, reason: str, at_ms: int, kept: int
+) -> Call:
+    return Call(
+        [
+            keys.verdict(partition, system_id),
+            keys.transitions(partition, system_id),
+            keys.outbox(partition),
+        ],
+        [verdict, reason, at_ms, system_id, kept],
+    )
+
+
+class NotifyStatus(IntEnum):
+    NOT_TOLD = 0  # why follows: current, muted or flapping
+    TOLD = 1  # the new delivery ids follow (none: no channel cares)
+
+
+def notify(
+    partition: int,
+    system_id: int,
+    now_ms: int,
+    min_interval_ms: int,
+    deliveries_kept: int,
+    channels_json: str,
+) -> Call:
+    return Call(
+        [
+            keys.verdict(partition, system_id),
+            keys.outbox(partition),
+            keys.mute(partition, system_id),
+            keys.deliveries(partition, system_id),
+            keys.delivery_index(partition, system_id),
+            keys.undelivered(partition),
+        ],
+        [system_id, now_ms, min_interval_ms, deliveries_kept, channels_json],
+    )

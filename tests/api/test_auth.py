@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from tests.api.helpers import event
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 ADMIN = "lso_a_test-admin-token-for-the-suite-0123456789"
 CALLERS = ["none", "admin", "ingest_a", "ingest_b", "read_a", "revoked"]
@@ -116,7 +116,7 @@ def test_every_endpoint_answers_every_caller_as_documented(
 
 
 def test_an_ingest_key_of_a_never_changes_b(
-    secured: TestClient, tenants: dict[str, Any], drain: Callable[..., Stats]
+    secured: TestClient, tenants: dict[str, Any], drain: Callable[..., DrainStats]
 ) -> None:
     b, key_a = tenants["b"], tenants["tokens"]["ingest_a"]
     before = secured.get(f"/systems/{b}/health", headers=bearer(ADMIN)).json()

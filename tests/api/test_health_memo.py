@@ -12,13 +12,13 @@ from starlette.types import Message
 from api.middleware.health_memo import HealthMemo
 from tests.api.helpers import event, middleware, post_events, register
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 ADMIN = "memo-admin-token-0123456789"
 
 
 def test_a_repeated_read_in_the_same_second_is_served_from_memory(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     post_events(api, sid, [event(clock.now)] * 3)
@@ -33,7 +33,7 @@ def test_a_repeated_read_in_the_same_second_is_served_from_memory(
 
 
 def test_new_data_is_visible_at_once_in_the_same_second(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     post_events(api, sid, [event(clock.now)])
@@ -46,7 +46,7 @@ def test_new_data_is_visible_at_once_in_the_same_second(
 
 
 def test_the_next_second_and_a_new_policy_are_recomputed(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     post_events(api, sid, [event(clock.now - timedelta(seconds=299))])
@@ -59,7 +59,7 @@ def test_the_next_second_and_a_new_policy_are_recomputed(
 
 
 def test_credentials_are_part_of_the_key(
-    make_api: Callable[..., TestClient], clock: Clock, drain: Callable[..., Stats]
+    make_api: Callable[..., TestClient], clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     api = make_api(auth="on", admin_token=ADMIN)
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -77,7 +77,7 @@ def test_errors_are_not_kept(api: TestClient) -> None:
 
 
 def test_concurrent_misses_compute_once(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats], monkeypatch: pytest.MonkeyPatch
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sid = register(api)
     post_events(api, sid, [event(clock.now)])

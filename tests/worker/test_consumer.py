@@ -13,7 +13,7 @@ from shared.store.client import sync_client
 from tests.factories import append, now_ms, row, totals
 from worker import streams
 from worker.applier import Outcome
-from worker.consumer import Stats, Worker, is_alive
+from worker.consumer import DrainStats, Worker, is_alive
 
 
 def fill(client: redis.Redis, systems: int, batches: int, size: int) -> dict[int, tuple[int, int]]:
@@ -35,7 +35,7 @@ def test_two_workers_draining_one_stream_count_every_event_exactly_once(
 ) -> None:
     expected = fill(client, systems=3, batches=40, size=25)
     s = settings.model_copy(update={"worker_read_count": 4})
-    stats: list[Stats] = []
+    stats: list[DrainStats] = []
 
     def work() -> None:
         own = redis.Redis.from_url(s.redis_url, protocol=3)
@@ -78,7 +78,7 @@ def test_an_entry_that_keeps_failing_moves_to_dead_letters_after_max_deliveries(
     append(client, 2, [row(), row(error=True)])
     s = settings.model_copy(update={"claim_idle_ms": 100, "max_deliveries": 3})
 
-    outcomes: Stats = Stats()
+    outcomes: DrainStats = DrainStats()
     deadline = time.monotonic() + 10
     while client.xlen(keys.dead_letters(0)) == 0:
         assert time.monotonic() < deadline, "never dead-lettered"
@@ -95,7 +95,7 @@ def test_an_entry_that_keeps_failing_moves_to_dead_letters_after_max_deliveries(
 
 
 def test_trimming_removes_acknowledged_entries_but_never_pending_ones(
-    client: redis.Redis, settings: Settings, drain: Callable[..., Stats]
+    client: redis.Redis, settings: Settings, drain: Callable[..., DrainStats]
 ) -> None:
     fill(client, systems=1, batches=6, size=2)
     drain()
@@ -128,7 +128,7 @@ def test_a_blocking_read_longer_than_the_call_timeout_works_with_the_worker_clie
 
 
 def test_heartbeats_make_a_worker_visible_to_the_health_check(
-    client: redis.Redis, settings: Settings, drain: Callable[..., Stats]
+    client: redis.Redis, settings: Settings, drain: Callable[..., DrainStats]
 ) -> None:
     assert not is_alive(client, settings)
     worker = Worker(client, settings)

@@ -2,7 +2,7 @@
 
 import orjson
 
-from shared.model.codec import RAW_BUCKET_MS, Batch, CompactEvent, decode_batch, encode_batch
+from shared.model.codec import RAW_CHUNK_MS, Batch, CompactEvent, decode_batch, encode_batch
 from shared.model.sketch import bucket_of
 from shared.model.time_slots import LEVELS
 from shared.settings import Settings
@@ -34,7 +34,7 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     assert newest_error_ms == str(NOW_MS) and orjson.loads(newest_error)[1] == 1
     assert plan.args[9:11] == [1, "1-0"], "one entry, then its id"
     score, member = plan.args[first - 1 : last]
-    assert score == NOW_MS - NOW_MS % RAW_BUCKET_MS, "one member per batch and bucket"
+    assert score == NOW_MS - NOW_MS % RAW_CHUNK_MS, "one member per batch and chunk"
     assert [r[0] for r in orjson.loads(member)[1]] == [NOW_MS, NOW_MS + 1, NOW_MS]
     # per level: a count and an error field; from the 10-s level on, one histogram field too
     # (all three events fall in one latency bucket)
@@ -55,15 +55,15 @@ def test_a_decoded_batch_in_one_bucket_is_stored_as_it_came() -> None:
 
 
 def test_a_batch_across_buckets_is_split_per_bucket() -> None:
-    later = NOW_MS + RAW_BUCKET_MS
+    later = NOW_MS + RAW_CHUNK_MS
     plan = plan_apply([("1-0", Batch(3, [ev(), ev(later), ev(NOW_MS + 1)]))], 0, Settings(), NOW_MS)
     (contribution,) = orjson.loads(plan.args[8])["k"]
     pairs = plan.args[contribution[4] - 1 : contribution[5]]
     stored = {
         s: [r[0] for r in orjson.loads(m)[1]] for s, m in zip(pairs[::2], pairs[1::2], strict=True)
     }
-    start = NOW_MS - NOW_MS % RAW_BUCKET_MS
-    assert stored == {start: [NOW_MS, NOW_MS + 1], start + RAW_BUCKET_MS: [later]}
+    start = NOW_MS - NOW_MS % RAW_CHUNK_MS
+    assert stored == {start: [NOW_MS, NOW_MS + 1], start + RAW_CHUNK_MS: [later]}
 
 
 def test_entries_of_one_system_are_aggregated_into_one_contribution() -> None:

@@ -87,17 +87,18 @@ class _Evaluator:
         health = await self.reader.read(sid, policy, known.system.created_at, now)
         p = await self.partitions.of(sid)
         now_ms = int(now.timestamp() * 1000)
-        reply = await self.transition(
-            keys=[keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)],
-            args=[health.health.value, health.reason, now_ms, sid, TRANSITIONS_KEPT],
+        call = scripts.transition(
+            p, sid, health.health.value, health.reason, now_ms, TRANSITIONS_KEPT
         )
-        if int(reply[0]):
+        reply = await self.transition(keys=call.keys, args=call.args)
+        changed = int(reply[0]) == scripts.TransitionStatus.CHANGED
+        if changed:
             before = text(reply[1]) or "-"
             log.info("system %d: %s -> %s (%s)", sid, before, health.health, health.reason)
         if sweep:
             verdict, notified = await self.client.hmget(
-                keys.verdict(p, sid), ["verdict", "notified"]
+                keys.verdict(p, sid), [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED]
             )
             if verdict != notified:
                 await self.client.zadd(keys.outbox(p), {str(sid): now_ms}, nx=True)
-        return int(reply[0])
+        return int(changed)

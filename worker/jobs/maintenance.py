@@ -35,14 +35,14 @@ def retention() -> dict[str, int]:
         if p is None:
             continue
         pipe = client.pipeline(transaction=False)
-        # A raw bucket is scored by its start and spans 10 s: whole buckets older than the cutoff.
+        # A raw chunk is scored by its start and spans 10 s: whole chunks older than the cutoff.
         pipe.zremrangebyscore(keys.raw_events(p, sid), "-inf", f"({raw_cutoff - 10_000}")
         pipe.zremrangebyscore(keys.runs(p, sid), "-inf", f"({runs_cutoff}")
         removed += sum(int(n) for n in pipe.execute())
     for p in range(current.streams):
         if client.exists(keys.stream(p)):  # no stream yet: nothing to trim (and no group)
             trimmed += streams.trim_acknowledged(client, p)
-    log.info("retention: %d old raw buckets and runs removed, %d stream entries trimmed",
+    log.info("retention: %d old raw chunks and runs removed, %d stream entries trimmed",
              removed, trimmed)  # fmt: skip
     return {"removed": removed, "trimmed": trimmed}
 
@@ -50,22 +50,12 @@ def retention() -> dict[str, int]:
 def purge(partition: int, system_id: int) -> int:
     """Delete every key of a deleted system; returns how many."""
     client = context.client()
-    single = [
-        keys.raw_events(partition, system_id),
-        keys.system_meta(partition, system_id),
-        keys.runs(partition, system_id),
-        keys.rate_bucket(partition, system_id),
-        keys.verdict(partition, system_id),
-        keys.transitions(partition, system_id),
-        keys.deliveries(partition, system_id),
-        keys.delivery_index(partition, system_id),
-        keys.mute(partition, system_id),
-    ]
     deleted = 0
+    single = keys.system_keys(partition, system_id)
     for batch in _batches([*single, *_matching(client, partition, system_id)]):
         deleted += int(client.delete(*batch))
     pipe = client.pipeline(transaction=False)
-    for key in (keys.outbox(partition), keys.dirty(partition)):
+    for key in keys.system_members(partition):
         pipe.zrem(key, str(system_id))
     pipe.execute()
     log.info("purged system %d: %d keys", system_id, deleted)
@@ -73,7 +63,7 @@ def purge(partition: int, system_id: int) -> int:
 
 
 def _matching(client: SyncRedis, partition: int, system_id: int) -> Iterator[str]:
-    for pattern in keys.system_pattern(partition, system_id):
+    for pattern in keys.system_patterns(partition, system_id):
         for key in client.scan_iter(match=pattern, count=1000):
             yield key.decode() if isinstance(key, bytes) else str(key)
 

@@ -47,18 +47,11 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
         sid = int(raw)
         listed = [[c.channel_id, list(c.notify_on)] for c in every if c.system_id in (None, sid)]
         min_interval_ms = s.notify_min_interval_s * 1000
-        reply = script(
-            keys=[
-                keys.verdict(partition, sid),
-                keys.outbox(partition),
-                keys.mute(partition, sid),
-                keys.deliveries(partition, sid),
-                keys.delivery_index(partition, sid),
-                keys.undelivered(partition),
-            ],
-            args=[sid, now_ms, min_interval_ms, DELIVERIES_KEPT, orjson.dumps(listed)],
+        call = scripts.notify(
+            partition, sid, now_ms, min_interval_ms, DELIVERIES_KEPT, orjson.dumps(listed).decode()
         )
-        if int(reply[0]) == 1:
+        reply = script(keys=call.keys, args=call.args)
+        if int(reply[0]) == scripts.NotifyStatus.TOLD:
             for delivery_id in reply[1:]:
                 enqueue(partition, sid, text(delivery_id))
                 made += 1
@@ -96,7 +89,7 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
     )
     again = 0
     for member in stale:
-        sid, _, delivery_id = text(member).partition(":")
+        sid, delivery_id = keys.parse_undelivered_member(text(member))
         try:
             job = Job.fetch(job_id(delivery_id), connection=context.rq_connection())
             alive = job.get_status() not in (
@@ -173,4 +166,4 @@ def _save(client: SyncRedis, partition: int, record: dict[str, object], status: 
 
 
 def _finish(client: SyncRedis, partition: int, system_id: int, delivery_id: str) -> None:
-    client.zrem(keys.undelivered(partition), f"{system_id}:{delivery_id}")
+    client.zrem(keys.undelivered(partition), keys.undelivered_member(system_id, delivery_id))

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from shared.store import keys
 from tests.api.helpers import event, partition, post_events, register
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 
 def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
-    api: TestClient, clock: Clock, client: redis.Redis, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, client: redis.Redis, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     p = partition(client, sid)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from shared.store import keys
 from tests.api.helpers import event, partition, post_events, register, stream_entries
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 
 def stored(client: redis.Redis) -> int:
@@ -177,7 +177,7 @@ def test_other_media_types_and_encodings_are_415(
 
 
 def test_a_retried_batch_with_the_same_event_ids_is_counted_once(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     events = [
@@ -193,7 +193,7 @@ def test_a_retried_batch_with_the_same_event_ids_is_counted_once(
 
 
 def test_a_batch_resent_with_the_same_idempotency_key_is_accepted_and_counted_once(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     sid = register(api)
     body = {"events": [event(clock.now, status="error"), event(clock.now)]}
@@ -221,7 +221,7 @@ def test_a_malformed_idempotency_key_is_422(api: TestClient, clock: Clock, key: 
 
 
 def test_ingest_sheds_load_with_503_while_the_backlog_is_over_the_limit(
-    make_api: Callable[..., TestClient], clock: Clock, drain: Callable[..., Stats]
+    make_api: Callable[..., TestClient], clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     api = make_api(max_lag_events=10)
     sid = register(api)

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from shared.model.sketch import ALPHA
 from tests.api.helpers import event, post_events, register
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
-Drain = Callable[..., Stats]
+Drain = Callable[..., DrainStats]
 
 
 def health(api: TestClient, sid: int, **params: int) -> dict[str, object]:

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from shared.model.sketch import ALPHA
 from tests.api.helpers import event, register
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
-Drain = Callable[..., Stats]
+Drain = Callable[..., DrainStats]
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 
 from tests.api.helpers import event, post_events, register
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
-Drain = Callable[..., Stats]
+Drain = Callable[..., DrainStats]
 
 
 @pytest.fixture

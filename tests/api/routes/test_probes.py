@@ -14,7 +14,7 @@ from shared.settings import Settings
 from tests.api.helpers import event, post_events, register
 from tests.conftest import make_settings
 from tests.servers import Server
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 
 def test_livez_and_readyz_are_200_when_all_is_well(api: TestClient) -> None:
@@ -24,7 +24,7 @@ def test_livez_and_readyz_are_200_when_all_is_well(api: TestClient) -> None:
 
 
 def test_readyz_turns_503_while_the_backlog_is_over_the_limit(
-    settings: Settings, drain: Callable[..., Stats]
+    settings: Settings, drain: Callable[..., DrainStats]
 ) -> None:
     limited = make_settings(settings.redis_url, max_lag_events=10)
     with TestClient(create_app(limited)) as api:

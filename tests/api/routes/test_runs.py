@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 
 from tests.api.helpers import event, post_events
 from tests.conftest import Clock
-from worker.consumer import Stats
+from worker.consumer import DrainStats
 
 
 def test_runs_are_summarised_with_outcome_stages_and_flags(
-    api: TestClient, clock: Clock, drain: Callable[..., Stats]
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
     policy = {"run_idle_seconds": 600, "max_run_seconds": 3000, "min_run_seconds": 5}
     sid = api.post("/systems", json={"name": "nightly", "policy": policy}).json()["system_id"]
