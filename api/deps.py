@@ -19,6 +19,7 @@ from shared.services.dead_letters import DeadLetters
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
+from shared.services.lifecycle import Lifecycle
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Known, Registry
@@ -59,6 +60,7 @@ DeadLettersDep = Annotated[DeadLetters, _state("dead_letters", DeadLetters)]
 AuthenticatorDep = Annotated[Authenticator, _state("authenticator", Authenticator)]
 ChannelsDep = Annotated[Channels, _state("channels", Channels)]
 JobsDep = Annotated[Jobs, _state("jobs", Jobs)]
+LifecycleDep = Annotated[Lifecycle, _state("lifecycle", Lifecycle)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

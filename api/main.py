@@ -36,12 +36,13 @@ from shared.services.dead_letters import DeadLetters
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
+from shared.services.lifecycle import Lifecycle
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Registry
 from shared.services.runs import Runs
 from shared.settings import Settings, get_settings
-from shared.store.client import async_client
+from shared.store.client import AsyncRedis, async_client
 from shared.store.partitions import Partitions
 
 log = logging.getLogger("lso.api")
@@ -53,34 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = async_client(settings)
-        app.state.settings = settings
-        app.state.clock = lambda: datetime.now(UTC)
-        app.state.redis = client
-        partitions = app.state.partitions = Partitions(client, settings.partitions)
-        registry = app.state.registry = Registry(
-            client, settings.rate_limit_events_per_s, partitions
-        )
-        readiness = app.state.readiness = Readiness(client, settings, partitions)
-        app.state.ingest = Ingest(
-            registry,
-            readiness,
-            BatchValidator(settings),
-            StreamAppender(client, settings, partitions),
-        )
-        app.state.health_reader = HealthReader(client, settings, partitions)
-        app.state.history = HistoryReader(client, settings, partitions)
-        app.state.raw_events = RawEvents(client, settings, partitions)
-        app.state.runs = Runs(client, settings, partitions)
-        app.state.probe_cache = {}
-        app.state.authenticator = Authenticator(client, settings)
+        _build_services(app.state, settings, client)
         if settings.auth == "off":
             log.warning(
                 "LSO_AUTH=off: EVERY CALLER IS ADMIN. Anyone who can reach this port can read, "
                 "write and delete everything. Use it only on a trusted network."
             )
-        app.state.dead_letters = DeadLetters(client, settings, partitions)
-        app.state.channels = Channels(client, partitions, settings.allow_private_webhooks)
-        app.state.jobs = Jobs(settings)
         # Start-up objects never die: keep them out of every collection, and collect less often,
         # because parsed batches in flight otherwise trigger costly full collections.
         gc.freeze()
@@ -119,6 +98,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
     return app
+
+
+def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
+    """The domain's services, built once per process and kept on `app.state` (api/deps.py)."""
+    state.settings = settings
+    state.clock = lambda: datetime.now(UTC)
+    state.redis = client
+    partitions = state.partitions = Partitions(client, settings.partitions)
+    registry = state.registry = Registry(client, settings.rate_limit_events_per_s, partitions)
+    readiness = state.readiness = Readiness(client, settings, partitions)
+    state.ingest = Ingest(
+        registry, readiness, BatchValidator(settings), StreamAppender(client, settings, partitions)
+    )
+    state.health_reader = HealthReader(client, settings, partitions)
+    state.history = HistoryReader(client, settings, partitions)
+    state.raw_events = RawEvents(client, settings, partitions)
+    state.runs = Runs(client, settings, partitions)
+    state.probe_cache = {}
+    state.authenticator = Authenticator(client, settings)
+    state.dead_letters = DeadLetters(client, settings, partitions)
+    state.channels = Channels(client, partitions, settings.allow_private_webhooks)
+    state.jobs = Jobs(settings)
+    state.lifecycle = Lifecycle(registry, state.authenticator.store, state.channels, state.jobs)
 
 
 def _add_schema_components(app: FastAPI, components: dict[str, Any]) -> None:

@@ -189,6 +189,8 @@ def plan_apply(
 
     At most one of them may carry an Idempotency-Key (its guard covers the whole call).
     """
+    # One long function on purpose: this is the worker's hot loop (bench.drain), and the nested
+    # helpers share its local caches (`targets_of`, `expiries`) without attribute lookups.
     sid = batches[0][1].system_id
     kl = _Keys(partition, sid)
     plain = _Contribution()

@@ -41,6 +41,8 @@ class HealthReader:
         self, system_id: int, policy: EffectivePolicy, created_at: datetime, now: datetime
     ) -> Health:
         """Health over event `ts` in `[now - window, now]`, to whole seconds at the edges."""
+        # One function, in three steps (what to read, one pipeline, the rules): every read the
+        # policy needs goes into that one round trip, so the steps share their local state.
         partition = await self._partitions.of(system_id)
         now_s = now.timestamp()
         end_s = math.floor(now_s)
