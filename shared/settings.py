@@ -1,6 +1,7 @@
 """The one configuration object of LSO: every field is read from an `LSO_`-prefixed variable.
 
-The README configuration table is checked against this class by `tests/shared/test_settings.py`.
+docs/configuration.md is generated from this class (`python -m lso.config_doc`) and checked
+against it by a test.
 """
 
 from functools import lru_cache

@@ -1,3 +1,5 @@
+"""Dead letters (admin): list the entries that could not be applied, and re-queue them."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query

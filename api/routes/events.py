@@ -1,3 +1,6 @@
+"""Events: `POST /systems/{id}/events` (the ingest use case, shared/ingest/accept.py) and the
+raw-event listing."""
+
 import math
 from collections.abc import Awaitable
 from datetime import datetime, timedelta

@@ -1,3 +1,5 @@
+"""Health: one system's answer, its load-balancer probe, its history, and the fleet overview."""
+
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta

@@ -1,3 +1,5 @@
+"""API keys of a system (admin): create, list and revoke."""
+
 from fastapi import APIRouter, HTTPException, Response
 
 from api.deps import AdministeredSystem, AuthenticatorDep, RegistryDep, SystemId

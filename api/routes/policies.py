@@ -1,3 +1,5 @@
+"""A system's health policy: read (own and effective) and replace."""
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 

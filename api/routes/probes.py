@@ -1,3 +1,6 @@
+"""Process probes: `/livez` (the process serves) and `/readyz` (the store answers and the backlog
+is below its limit)."""
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 

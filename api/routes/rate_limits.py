@@ -1,3 +1,5 @@
+"""A system's ingest rate limit: read and set."""
+
 from fastapi import APIRouter
 
 from api.deps import AdministeredSystem, ReadableSystem, RegistryDep, SettingsDep, SystemId

@@ -1,3 +1,5 @@
+"""A system's recent runs with their outcome and duration flags."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query

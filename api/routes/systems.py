@@ -1,3 +1,5 @@
+"""Systems: register, list, read and delete (shared/services/lifecycle.py)."""
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 

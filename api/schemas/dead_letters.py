@@ -1,3 +1,5 @@
+"""Bodies of the dead-letter routes."""
+
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field

@@ -1,3 +1,5 @@
+"""Responses of the health routes: the domain's read model plus the probe and overview shapes."""
+
 from pydantic import BaseModel, Field
 
 from shared.model.health import Health, LastError, Rule, StageHealth

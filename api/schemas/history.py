@@ -1,3 +1,5 @@
+"""Response of the history route."""
+
 from pydantic import BaseModel
 
 # The domain's models, re-exported as response models.

@@ -1,3 +1,5 @@
+"""Bodies of the key routes, and the answer to a registration (with its first key)."""
+
 from datetime import datetime
 from typing import Literal
 

@@ -1,3 +1,5 @@
+"""Bodies of the channel, transition, notification and mute routes."""
+
 from datetime import datetime
 from typing import Literal
 

@@ -1,3 +1,5 @@
+"""Bodies of the rate-limit routes."""
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MIN_RATE = 0.001

@@ -1,3 +1,5 @@
+"""Response of the raw-event listing."""
+
 from pydantic import BaseModel, Field
 
 # The domain's models, re-exported as response models.

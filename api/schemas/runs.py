@@ -1,3 +1,5 @@
+"""Response of the runs route."""
+
 from pydantic import BaseModel, Field
 
 # The domain's models, re-exported as response models.

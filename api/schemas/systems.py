@@ -1,3 +1,5 @@
+"""Bodies of the system routes."""
+
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,4 +1,4 @@
-"""Time buckets at several resolutions, so that reading any window costs a bounded number of keys.
+"""Counter slots at several resolutions, so that reading any window costs a bounded number of keys.
 
 Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
 grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),

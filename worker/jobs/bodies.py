@@ -1,4 +1,4 @@
-"""The three notification bodies and the signature header (README: "Notifications").
+"""The three notification bodies and the signature header (docs/notifications.md).
 
 Every request carries `X-LSO-Timestamp` (unix seconds) and `X-LSO-Signature:
 sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the channel's secret>`, whatever the body.
