@@ -53,9 +53,9 @@ def ready(port: int) -> bool:
         conn.close()
 
 
-def up(spawn: Spawn, data_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
+def up(spawn: Spawn, data_dir: Path, *extra: str, port: int = 0) -> subprocess.Popen[bytes]:
     """`lso up` on `data_dir` with one worker, once it has recorded its store."""
-    argv = ("up", "--port", str(free_port()), "--workers", "1", "--job-processes", "0")
+    argv = ("up", "--port", str(port or free_port()), "--workers", "1", "--job-processes", "0")
     process = spawn(*argv, "--data-dir", str(data_dir), *extra, env={})
     wait_for(lambda: (data_dir / local.RECORD).exists(), 60, "lso up to record its store")
     return process
@@ -101,8 +101,11 @@ def test_commands_use_the_store_of_the_lso_up_on_their_data_dir(
 def test_with_the_store_of_lso_up_gone_every_command_says_so_in_one_line(
     spawn: Spawn, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / ".lso"
-    running = up(spawn, data_dir)
+    data_dir, port = tmp_path / ".lso", free_port()
+    running = up(spawn, data_dir, port=port)
+    # Every child started (they share lso up's output pipe, which closes once all are gone).
+    wait_for(lambda: ready(port), 60, "the API of lso up")
+    wait_for(lambda: lso("worker", "--check", cwd=tmp_path).returncode == 0, 30, "its worker")
     children = descendants(running.pid)
     # Killed outright, lso up leaves its record; its children (the store too) die with it.
     running.send_signal(signal.SIGKILL)
