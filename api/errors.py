@@ -22,6 +22,7 @@ from shared.errors import (
     RateLimited,
     RetryLater,
     StoreNotDurable,
+    StoreTooSlow,
     SystemNotFound,
 )
 
@@ -78,6 +79,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (PolicyConflict, 409),
     (RateLimited, 429),
     (Overloaded, 503),
+    (StoreTooSlow, 503),
 )
 
 

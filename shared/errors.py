@@ -60,5 +60,9 @@ class RateLimited(RetryLater):
     """The system is over its own ingest rate limit: the batch was not appended."""
 
 
+class StoreTooSlow(RetryLater):
+    """The store ran the append too late to be answered in time, and refused it: not appended."""
+
+
 class StoreNotDurable(DomainError):
     """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""

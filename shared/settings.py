@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     redis_timeout_ms: int = Field(
         2000, ge=50, le=60_000, description="Longest wait for one Redis call in the API."
     )
+    ingest_deadline_ms: int = Field(
+        1000,
+        ge=10,
+        description="The store appends a batch only if it runs the append within this long of the "
+        "request, by its own clock; at most half of LSO_REDIS_TIMEOUT_MS, so that an API that "
+        "stopped waiting (503) knows the batch was not appended and never will be.",
+    )
     redis_cluster: bool = Field(
         False,
         description="LSO_REDIS_URL names one node of a Redis/Valkey Cluster (any node will do).",
@@ -157,6 +164,8 @@ class Settings(BaseSettings):
             raise ValueError("LSO_DEGRADED_ERROR_RATE must not exceed LSO_UNHEALTHY_ERROR_RATE")
         if self.worker_block_ms >= self.claim_idle_ms:
             raise ValueError("LSO_WORKER_BLOCK_MS must be below LSO_CLAIM_IDLE_MS")
+        if self.ingest_deadline_ms * 2 > self.redis_timeout_ms:
+            raise ValueError("LSO_INGEST_DEADLINE_MS must be at most half of LSO_REDIS_TIMEOUT_MS")
         return self
 
 

@@ -7,12 +7,14 @@ they share the limits, the load shedding and the errors: the order of the checks
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from shared.errors import Overloaded, RateLimited
+from shared.errors import Overloaded, RateLimited, StoreTooSlow
 from shared.ingest.append import StreamAppender
 from shared.ingest.validate import BatchValidator
 from shared.model.codec import encode_batch
 from shared.services.backlog import Backlog, Readiness
 from shared.services.registry import Registry
+
+RETRY_AFTER_S = 1
 
 
 class Ingest:
@@ -53,6 +55,12 @@ class Ingest:
         # survive into older GC generations and make collections expensive.
         del body, rows
         appended = await self.appender.append(system_id, entry, accepted, rate_per_s)
+        if appended.too_late_ms:
+            raise StoreTooSlow(
+                f"the store answered {appended.too_late_ms} ms past the deadline; the batch was "
+                "not appended",
+                RETRY_AFTER_S,
+            )
         if appended.shed_backlog:
             raise _overloaded(appended.shed_backlog, backlog)
         if appended.rate_limited_s:

@@ -13,19 +13,21 @@ from shared.errors import StoreNotDurable
 from shared.settings import Settings
 from shared.store import scripts
 from shared.store.client import AsyncRedis, is_cluster, text
+from shared.store.clock import StoreClock
 from shared.store.partitions import Partitions
 
 
 @dataclass(frozen=True)
 class Appended:
-    """What became of a batch: appended (both fields zero), shed, or rate-limited."""
+    """What became of a batch: appended (every field zero), shed, rate-limited, or too late."""
 
     shed_backlog: int = 0
     rate_limited_s: float = 0.0
+    too_late_ms: int = 0  # the store ran the append past its deadline, and refused it
 
     @property
     def ok(self) -> bool:
-        return not self.shed_backlog and not self.rate_limited_s
+        return not self.shed_backlog and not self.rate_limited_s and not self.too_late_ms
 
 
 class StreamAppender:
@@ -35,6 +37,7 @@ class StreamAppender:
         self._settings = settings
         self._ingest = client.register_script(scripts.source(scripts.INGEST))
         self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
+        self._clock = StoreClock(client)
 
     async def append(
         self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
@@ -50,13 +53,16 @@ class StreamAppender:
         streams = (await self._partitions.layout()).streams
         backlog_share = max(self._settings.max_lag_events // streams, 1)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
+        deadline_ms = await self._clock.deadline_ms(self._settings.ingest_deadline_ms)
         call = scripts.ingest(
-            partition, system_id, entry, events, rate_per_s, capacity, backlog_share
+            partition, system_id, entry, events, rate_per_s, capacity, backlog_share, deadline_ms
         )
         if self._settings.durable_ack:
             status, value = await self._append_durably(call)
         else:
             status, value = await self._ingest(keys=call.keys, args=call.args)
+        if status == scripts.IngestStatus.TOO_LATE:
+            return Appended(too_late_ms=int(value))
         if status == scripts.IngestStatus.SHED:
             return Appended(shed_backlog=int(value))
         if status == scripts.IngestStatus.RATE_LIMITED:

@@ -57,6 +57,7 @@ def register(name: str, description: str | None, created_at: str) -> Call:
 
 
 class IngestStatus(IntEnum):
+    TOO_LATE = -2  # the store ran the call after its deadline; the value is how late (ms)
     SHED = -1  # the partition's backlog is at its limit; the value is the backlog
     RATE_LIMITED = 0  # the value is the ms until the system's token bucket is back to zero
     APPENDED = 1  # the value is the entry id
@@ -70,7 +71,9 @@ def ingest(
     rate_per_s: float,
     capacity: float,
     backlog_limit: int,
+    deadline_ms: int = 0,
 ) -> Call:
+    """`deadline_ms`: the store's unix ms after which the call must not append (0: none)."""
     fields: list[Arg] = [b for pair in entry.items() for b in pair]
     return Call(
         [
@@ -78,7 +81,7 @@ def ingest(
             keys.partition_stats(partition),
             keys.rate_bucket(partition, system_id),
         ],
-        [events, repr(rate_per_s), repr(capacity), backlog_limit, *fields],
+        [events, repr(rate_per_s), repr(capacity), backlog_limit, deadline_ms, *fields],
     )
 
 
