@@ -60,10 +60,13 @@ async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
-def _invalid(errors: Sequence[dict[str, Any]]) -> JSONResponse:
+def _invalid(errors: Sequence[dict[str, Any]], complete: bool = True) -> JSONResponse:
     # The offending input is not echoed back: it can be large, and it is the client's data.
     detail = [{k: v for k, v in error.items() if k not in ("input", "url")} for error in errors]
-    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+    body: dict[str, Any] = {"detail": jsonable_encoder(detail)}
+    if not complete:  # validation stopped at its cap: say so, so nobody takes the list as all
+        body["truncated"] = True
+    return JSONResponse(body, status_code=422)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -86,7 +89,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
 def domain_response(exc: DomainError) -> JSONResponse:
     """The answer to a domain error (the app's handler and the raw ingest middleware share it)."""
     if isinstance(exc, InvalidInput):
-        return _invalid(exc.errors())
+        return _invalid(exc.errors(), exc.complete)
     if isinstance(exc, StoreNotDurable):
         log.error("durable ack failed: %s", exc)
         return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)

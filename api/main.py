@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
 from api.auth import Authenticator
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Living Systems Observatory: telemetry ingest and health of data pipelines.",
         lifespan=lifespan,
+        # No slash redirects: Starlette builds their Location from the Host header, which a client
+        # chooses (`GET /systems/1/health/` with `Host: evil.example` redirected there).
+        redirect_slashes=False,
         # Any route answers 503 with Retry-After while the store is unreachable.
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
@@ -91,6 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            "Idempotency-Key", "X-Request-ID"],
             expose_headers=["Retry-After", "X-Request-ID"],
         )  # fmt: skip
+    # Outermost: a request for a host we do not serve gets no further.
+    hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
+    if hosts and hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
         channels, notifications,

@@ -32,9 +32,10 @@ class BadRequest(DomainError):
 class InvalidInput(DomainError):
     """Input that fails validation, with pydantic-shaped errors (`loc`, `msg`, `type`)."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]], complete: bool = True) -> None:
         super().__init__(f"{len(errors)} validation error(s)")
         self._errors = errors
+        self.complete = complete  # False: validation stopped early, there may be more
 
     def errors(self) -> list[dict[str, Any]]:
         return self._errors

@@ -23,12 +23,12 @@ class Settings(BaseSettings):
     redis_timeout_ms: int = Field(
         2000, ge=50, le=60_000, description="Longest wait for one Redis call in the API."
     )
-    ingest_deadline_ms: int = Field(
-        1000,
+    ingest_deadline_ms: int | None = Field(
+        None,
         ge=10,
         description="The store appends a batch only if it runs the append within this long of the "
-        "request, by its own clock; at most half of LSO_REDIS_TIMEOUT_MS, so that an API that "
-        "stopped waiting (503) knows the batch was not appended and never will be.",
+        "request, by its own clock (default: half of LSO_REDIS_TIMEOUT_MS; at most that), so that "
+        "an API that stopped waiting (503) knows the batch was not appended and never will be.",
     )
     redis_cluster: bool = Field(
         False,
@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(8192, ge=0, description="Largest serialized `payload` object.")
     max_future_skew_s: int = Field(
         300, ge=0, description="How far in the future an event `ts` may lie."
+    )
+    max_event_age_s: int = Field(
+        86_400,
+        ge=60,
+        description="How far in the past an event `ts` may lie (older events would be counted "
+        "nowhere: 422). At most LSO_COUNTER_RETENTION_S.",
     )
 
     window_seconds: int = Field(
@@ -156,7 +162,17 @@ class Settings(BaseSettings):
         300, ge=1, description="How often the retention job trims old data (jobs)."
     )
 
+    allowed_hosts: str = Field(
+        "*",
+        description="Comma-separated host names the API answers for (`Host` header; `*.example.com` "
+        "patterns work); others get 400. `*`: any.",
+    )
     log_level: str = Field("INFO", description="Python logging level name.")
+
+    @property
+    def ingest_deadline_budget_ms(self) -> int:
+        """The deadline of an append, after the request (LSO_INGEST_DEADLINE_MS or its default)."""
+        return self.ingest_deadline_ms or max(self.redis_timeout_ms // 2, 1)
 
     @model_validator(mode="after")
     def _check_thresholds(self) -> "Settings":
@@ -164,7 +180,12 @@ class Settings(BaseSettings):
             raise ValueError("LSO_DEGRADED_ERROR_RATE must not exceed LSO_UNHEALTHY_ERROR_RATE")
         if self.worker_block_ms >= self.claim_idle_ms:
             raise ValueError("LSO_WORKER_BLOCK_MS must be below LSO_CLAIM_IDLE_MS")
-        if self.ingest_deadline_ms * 2 > self.redis_timeout_ms:
+        if self.max_event_age_s > self.counter_retention_s:
+            raise ValueError("LSO_MAX_EVENT_AGE_S must not exceed LSO_COUNTER_RETENTION_S")
+        if (
+            self.ingest_deadline_ms is not None
+            and self.ingest_deadline_ms * 2 > self.redis_timeout_ms
+        ):
             raise ValueError("LSO_INGEST_DEADLINE_MS must be at most half of LSO_REDIS_TIMEOUT_MS")
         return self
 

@@ -93,6 +93,12 @@ async def read_health(
     return JSONResponse((await read()).model_dump(mode="json"))
 
 
+@router.options("/systems/{system_id}/health", status_code=204, include_in_schema=False)
+async def options_health(system_id: SystemId) -> Response:
+    """GET and HEAD are two routes here, and without this a 405 would name only one of them."""
+    return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
+
+
 PROBE_CACHE_S = 1.0
 
 

@@ -53,7 +53,7 @@ class StreamAppender:
         streams = (await self._partitions.layout()).streams
         backlog_share = max(self._settings.max_lag_events // streams, 1)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
-        deadline_ms = await self._clock.deadline_ms(self._settings.ingest_deadline_ms)
+        deadline_ms = await self._clock.deadline_ms(self._settings.ingest_deadline_budget_ms)
         call = scripts.ingest(
             partition, system_id, entry, events, rate_per_s, capacity, backlog_share, deadline_ms
         )

@@ -41,6 +41,34 @@ class UnsafeUrl(ValueError):
     pass
 
 
+# IPv6 forms that carry an IPv4 address, and where it sits: NAT64 (64:ff9b::/96, and the local-use
+# 64:ff9b:1::/48), 6to4 (2002::/16, bits 16–48), IPv4-compatible (::/96), IPv4-mapped
+# (::ffff:0:0/96) and SIIT-translated (::ffff:0:0:0/96). Python's `is_global` judges several of
+# them by the IPv6 range alone, so `[64:ff9b::7f00:1]` (127.0.0.1 through NAT64) passed as global.
+_EMBEDDING = (
+    (ipaddress.ip_network("64:ff9b::/96"), 0),
+    (ipaddress.ip_network("64:ff9b:1::/48"), 0),
+    (ipaddress.ip_network("::ffff:0:0/96"), 0),
+    (ipaddress.ip_network("::ffff:0:0:0/96"), 0),
+    (ipaddress.ip_network("::/96"), 0),
+    (ipaddress.ip_network("2002::/16"), 80),
+)
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, still routed inside some networks
+
+
+def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable, and not multicast; for IPv6, the IPv4 address it embeds too."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:
+            return False
+        for network, shift in _EMBEDDING:
+            if ip in network:
+                return is_public(ipaddress.IPv4Address((int(ip) >> shift) & 0xFFFFFFFF))
+    return True
+
+
 def check_url(url: str, allow_private: bool) -> list[str]:
     """The addresses `url`'s host resolves to; raises UnsafeUrl for a URL LSO must not call.
 
@@ -62,8 +90,7 @@ def check_url(url: str, allow_private: bool) -> list[str]:
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if not ip.is_global or ip.is_multicast:
+            if not is_public(ipaddress.ip_address(address.split("%")[0])):
                 raise UnsafeUrl(
                     f"{parts.hostname} resolves to {address}, a non-public address "
                     "(allowed only with LSO_ALLOW_PRIVATE_WEBHOOKS=1)"
