@@ -164,8 +164,8 @@ class Settings(BaseSettings):
 
     allowed_hosts: str = Field(
         "*",
-        description="Comma-separated host names the API answers for (`Host` header; `*.example.com` "
-        "patterns work); others get 400. `*`: any.",
+        description="Comma-separated host names the API answers for (`Host` header; "
+        "`*.example.com` patterns work); others get 400. `*`: any.",
     )
     log_level: str = Field("INFO", description="Python logging level name.")
 

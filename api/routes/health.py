@@ -114,7 +114,9 @@ async def _probe(
         failing = health.health is Verdict.UNHEALTHY or (
             health.health is Verdict.NO_DATA and health.policy.probe_no_data == "unhealthy"
         )
-        body = Probe(system_id=health.system_id, health=health.health, reason=health.reason)
+        # Probes answer without a key (LSO_PUBLIC_PROBES): the verdict, no user-written text.
+        reason = None if request.app.state.settings.public_probes else health.reason
+        body = Probe(system_id=health.system_id, health=health.health, reason=reason)
         cached = (
             time.monotonic() + PROBE_CACHE_S,
             503 if failing else 200,

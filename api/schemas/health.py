@@ -9,7 +9,9 @@ from shared.model.verdict import Verdict
 class Probe(BaseModel):
     system_id: int
     health: Verdict
-    reason: str
+    reason: str | None = Field(
+        description="null while probes are public (LSO_PUBLIC_PROBES): no user-written text"
+    )
 
 
 class SystemVerdict(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from shared.model.policy import EffectivePolicy
 from shared.model.stats import StagedStats, Stats
+from shared.model.text import quoted
 from shared.model.verdict import Verdict
 
 # Multi-window, multi-burn-rate alerting (Google SRE workbook): (long window, short window, burn
@@ -119,7 +120,7 @@ def _consecutive(i: Inputs) -> RuleResult | None:
         return None
     worst = max(i.streaks, key=lambda s: s.errors, default=Streak("", 0))
     fired = worst.errors >= n
-    where = f" in {worst.group}" if worst.group else ""
+    where = f" in {quoted(worst.group)}" if worst.group else ""
     return RuleResult(
         "consecutive_failures", worst.errors, n, fired, Verdict.UNHEALTHY,
         f"{worst.errors} consecutive errors{where} (limit {n})",

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from shared.model.channels import ChannelKind
+from shared.model.text import slack_escaped
 from shared.model.verdict import Verdict
 
 USER_AGENT = "LSO-notifier/1"
@@ -54,9 +55,11 @@ def webhook(n: Notice) -> dict[str, Any]:
 
 
 def slack(n: Notice) -> dict[str, Any]:
+    # Everything a user wrote is escaped; only LSO's own `*bold*` and emoji are markup.
+    name, reason = slack_escaped(n.system_name), slack_escaped(n.reason)
     text = (
-        f"{_EMOJI.get(n.after, '')} *{n.system_name}* is *{n.after}* (was {n.before}) "
-        f"since {_iso(n.at)}: {n.reason}"
+        f"{_EMOJI.get(n.after, '')} *{name}* is *{n.after}* (was {n.before}) "
+        f"since {_iso(n.at)}: {reason}"
     )
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
