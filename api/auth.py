@@ -57,15 +57,17 @@ class Authenticator:
         token = _token(request)
         if token is None:
             return None
+        # A valid key is never refused by the throttle: with 256-bit keys nobody guesses one, so
+        # the throttle is against floods of bad keys, and must not let them lock out good ones.
+        found = await self._lookup(token)
+        if found is not None:
+            return found
         address = request.client.host if request.client else "unknown"
         blocked_until = self._blocked.get(address, 0.0)
         if blocked_until > time.monotonic():
             raise _too_many(blocked_until - time.monotonic())
-        found = await self._lookup(token)
-        if found is None:
-            await self._count_failure(address)
-            raise HTTPException(401, "invalid or revoked API key", headers=CHALLENGE)
-        return found
+        await self._count_failure(address)
+        raise HTTPException(401, "invalid or revoked API key", headers=CHALLENGE)
 
     async def _lookup(self, token: str) -> Principal | None:
         digest = token_hash(token)

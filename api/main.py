@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
 from api.auth import Authenticator
+from api.middleware.concurrency import ConcurrencyLimit
 from api.middleware.health_memo import HealthMemo
 from api.middleware.ingest_fast_path import IngestFastPath
 from api.middleware.request_ids import RequestIdMiddleware
@@ -85,6 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HealthMemo)
     app.add_middleware(IngestFastPath)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(
+        ConcurrencyLimit,
+        max_requests=settings.max_concurrent_requests,
+        wait_s=settings.redis_timeout_ms / 1000,
+    )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

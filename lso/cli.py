@@ -46,6 +46,10 @@ def _api(args: argparse.Namespace) -> int:
         os.environ["LSO_REDIS_URL"] = store.settings.redis_url
         os.environ["LSO_REDIS_CLUSTER"] = "1" if store.settings.redis_cluster else "0"
         get_settings.cache_clear()
+    from api.server import GuardedHttpToolsProtocol
+
+    settings = get_settings()
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -53,10 +57,14 @@ def _api(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.processes,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=int(get_settings().shutdown_grace_s),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any local client
+        # could then pick its address (and dodge or aim the failed-authentication throttle).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
     )
     return 0
 

@@ -162,6 +162,37 @@ class Settings(BaseSettings):
         300, ge=1, description="How often the retention job trims old data (jobs)."
     )
 
+    http_header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Time a client has to send a request's headers, from their first byte.",
+    )
+    http_body_timeout_s: float = Field(
+        30.0, gt=0, description="Longest pause between two chunks of a request body."
+    )
+    http_max_header_bytes: int = Field(
+        65_536, ge=4096, description="Largest request line plus headers (431 above it)."
+    )
+    http_max_connections: int = Field(
+        4096, ge=1, description="Open connections per API process; more get 503 with Retry-After."
+    )
+    max_concurrent_requests: int = Field(
+        512,
+        ge=1,
+        description="Requests one API process works on at once; more wait up to "
+        "LSO_REDIS_TIMEOUT_MS for a turn, then get 503 with Retry-After.",
+    )
+    redis_max_connections: int = Field(
+        128,
+        ge=1,
+        description="Store connections per API process; a request waits up to "
+        "LSO_REDIS_TIMEOUT_MS for a free one instead of failing at once.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses whose X-Forwarded-For / X-Forwarded-Proto are "
+        "believed (`*`: any). Default none: the client address is the peer's.",
+    )
     allowed_hosts: str = Field(
         "*",
         description="Comma-separated host names the API answers for (`Host` header; "

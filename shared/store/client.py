@@ -44,8 +44,17 @@ def async_client(settings: Settings) -> AsyncRedis:
         "protocol": 3,
     }
     if settings.redis_cluster:
+        options["max_connections"] = settings.redis_max_connections
         return redis.asyncio.cluster.RedisCluster.from_url(settings.redis_url, **options)
-    return aioredis.Redis.from_url(settings.redis_url, **options)
+    # A blocking pool: with every connection busy a call waits (up to the timeout) for one to be
+    # free; the default pool raises MaxConnectionsError at once, a 503 for a burst of clients.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=timeout_s,
+        **options,
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 def sync_client(settings: Settings) -> SyncRedis:
