@@ -10,6 +10,7 @@ from fastapi import HTTPException, Request
 from starlette.requests import ClientDisconnect
 
 JSON_TYPES = ("application/json",)
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _is_json(content_type: str) -> bool:
@@ -48,16 +49,26 @@ async def read_json_body(request: Request, max_bytes: int) -> bytes:
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, max_bytes + 1)
-    except zlib.error as exc:
-        raise HTTPException(400, f"body is not valid gzip: {exc}") from exc
-    if len(out) > max_bytes:
-        raise HTTPException(413, f"decompressed body exceeds {max_bytes} bytes")
-    if not inflater.eof:
-        raise HTTPException(400, "body is not valid gzip: truncated stream")
-    return out
+    """The decompressed body. Several gzip members one after another (what `cat a.gz b.gz` makes)
+    are one body, as RFC 1952 and `gzip -d` have it; anything else after a member is refused,
+    never dropped."""
+    out = b""
+    rest = data
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise HTTPException(400, f"body is not valid gzip: {exc}") from exc
+        if len(out) > max_bytes:
+            raise HTTPException(413, f"decompressed body exceeds {max_bytes} bytes")
+        if not inflater.eof:
+            raise HTTPException(400, "body is not valid gzip: truncated stream")
+        rest = inflater.unused_data
+        if not rest:
+            return out
+        if not rest.startswith(GZIP_MAGIC):
+            raise HTTPException(400, f"body is not valid gzip: {len(rest)} bytes after the stream")
 
 
 def _too_large(max_bytes: int) -> HTTPException:
