@@ -3,6 +3,7 @@ orphans even when it is killed with SIGKILL."""
 
 import ctypes
 import ctypes.util
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
+    # Files a child creates are its user's alone: the store's AOF holds channel signing secrets.
+    os.umask(0o077)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -98,9 +98,21 @@ class EmbeddedValkey:
             self.process.wait()
 
 
+def private_dir(data_dir: Path) -> None:
+    """Make the data dir its owner's alone: the dir and every dir below 0700, every file 0600
+    (the store's AOF holds channel signing secrets, `admin-token` the admin key)."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink() or path.is_socket():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def data_dir_lock(data_dir: Path) -> int:
-    """Hold an exclusive lock on the data dir for the life of the process (one `lso up` per dir)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Hold an exclusive lock on the data dir for the life of the process (one `lso up` per dir);
+    the dir is made private first (`private_dir`)."""
+    private_dir(data_dir)
     fd = os.open(data_dir / "lso.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

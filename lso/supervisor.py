@@ -137,6 +137,7 @@ class Supervisor:
             redis_cluster=self.env.get("LSO_REDIS_CLUSTER", "0"),
         )
         client = sync_client(store)
+        created = False
         try:
             token = path.read_text().strip() if path.exists() else ""
             if not token or not client.hexists(keys.API_KEY_HASHES, token_hash(token)):
@@ -144,10 +145,13 @@ class Supervisor:
                 self.options.data_dir.mkdir(parents=True, exist_ok=True)
                 path.touch(mode=0o600)
                 path.write_text(token + "\n")
+                created = True
         finally:
             client.close()
+        if not created:  # printed once, when made: later starts say where it is, not what
+            log.info("admin key kept in %s (send it as 'Authorization: Bearer <key>')", path)
+            return
         # Shown on the terminal only (never logged): it is the one credential a new user needs.
-        log.info("admin key stored in %s", path)
         print(f"LSO admin key: {token}", flush=True)
         print(f"  (stored in {path}; send it as 'Authorization: Bearer <key>')", flush=True)
 

@@ -32,10 +32,13 @@ class BadRequest(DomainError):
 class InvalidInput(DomainError):
     """Input that fails validation, with pydantic-shaped errors (`loc`, `msg`, `type`)."""
 
-    def __init__(self, errors: list[dict[str, Any]], complete: bool = True) -> None:
+    def __init__(
+        self, errors: list[dict[str, Any]], complete: bool = True, events: int = 0
+    ) -> None:
         super().__init__(f"{len(errors)} validation error(s)")
         self._errors = errors
         self.complete = complete  # False: validation stopped early, there may be more
+        self.events = events  # events in the rejected batch, when known (0: not known)
 
     def errors(self) -> list[dict[str, Any]]:
         return self._errors

@@ -64,11 +64,14 @@ class Delivery(BaseModel):
     to: Verdict
     reason: str | None
     at: datetime = Field(description="When the verdict changed")
-    status: Literal["queued", "retrying", "delivered", "failed"]
+    status: Literal["held", "queued", "retrying", "delivered", "failed"] = Field(
+        description="held: not sent yet because of the flapping control (see held_until)"
+    )
     attempts: int
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    held_until: datetime | None = Field(None, description="When a held notification goes out")
 
     model_config = ConfigDict(populate_by_name=True)
 

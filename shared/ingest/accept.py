@@ -4,10 +4,11 @@ Every way in (the native route, and the adapters that translate other protocols)
 they share the limits, the load shedding and the errors: the order of the checks is the contract.
 """
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from shared.errors import Overloaded, RateLimited, StoreTooSlow
+from shared.errors import InvalidInput, Overloaded, RateLimited, StoreTooSlow
 from shared.ingest.append import StreamAppender
 from shared.ingest.validate import BatchValidator
 from shared.model.codec import encode_batch
@@ -29,6 +30,10 @@ class Ingest:
         self.readiness = readiness
         self.validator = validator
         self.appender = appender
+        # system id -> (monotonic time until which it is over its rate limit, that limit): refused
+        # before its body is read or validated, so a client over its quota costs this process
+        # almost nothing. A changed limit ends it at once.
+        self._limited_until: dict[int, tuple[float, float]] = {}
 
     async def accept(
         self,
@@ -44,11 +49,21 @@ class Ingest:
         errors; in every one of those cases nothing was appended.
         """
         rate_per_s = (await self.registry.require(system_id)).rate_per_s
+        until, limit = self._limited_until.get(system_id, (0.0, rate_per_s))
+        limited_s = until - time.monotonic()
+        if limited_s > 0 and limit == rate_per_s:
+            raise RateLimited(f"system {system_id} is over its rate limit", limited_s)
         backlog = await self.readiness.backlog()  # cached: sheds before reading the body
         if not backlog.ok:
             raise _overloaded(backlog.events, backlog)
         body = await read_body()
-        rows = self.validator.validate(system_id, body, now)
+        try:
+            rows = self.validator.validate(system_id, body, now)
+        except InvalidInput as rejected:
+            if rate_per_s > 0:  # a rejected batch counts against the limit like an accepted one
+                wait_s = await self.appender.charge(system_id, rejected.events or 1, rate_per_s)
+                self._note_limited(system_id, wait_s, rate_per_s)
+            raise
         entry = encode_batch(system_id, rows, idempotency_key)
         accepted = len(rows)
         # Parsed objects must not live across the await: with many requests in flight they would
@@ -64,8 +79,17 @@ class Ingest:
         if appended.shed_backlog:
             raise _overloaded(appended.shed_backlog, backlog)
         if appended.rate_limited_s:
+            self._note_limited(system_id, appended.rate_limited_s, rate_per_s)
             raise RateLimited(f"system {system_id} is over its rate limit", appended.rate_limited_s)
         return accepted
+
+    def _note_limited(self, system_id: int, wait_s: float, rate_per_s: float) -> None:
+        if wait_s <= 0:
+            return
+        if len(self._limited_until) > 10_000:  # forget the expired ones
+            now = time.monotonic()
+            self._limited_until = {s: e for s, e in self._limited_until.items() if e[0] > now}
+        self._limited_until[system_id] = (time.monotonic() + wait_s, rate_per_s)
 
 
 def _overloaded(events: int, backlog: Backlog) -> Overloaded:

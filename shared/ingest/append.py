@@ -69,6 +69,15 @@ class StreamAppender:
             return Appended(rate_limited_s=int(value) / 1000)
         return Appended()
 
+    async def charge(self, system_id: int, events: int, rate_per_s: float) -> float:
+        """Count `events` of a rejected batch against the system's rate limit (nothing is
+        appended); returns the seconds until the system may send again (0: it may now)."""
+        partition = await self._partitions.of(system_id)
+        capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
+        call = scripts.ingest(partition, system_id, {}, events, rate_per_s, capacity, 2**62)
+        status, value = await self._ingest(keys=call.keys, args=call.args)
+        return int(value) / 1000 if status == scripts.IngestStatus.RATE_LIMITED else 0.0
+
     async def _append_durably(self, call: scripts.Call) -> Any:
         """Run the ingest script, then WAITAOF on the same connection: WAITAOF waits for the
         writes of its own connection only, so both go in one pipeline (on a cluster, to the node

@@ -80,7 +80,9 @@ class BatchValidator:
             if len(errors) >= MAX_ERRORS:
                 break
         if errors:
-            raise InvalidInput(errors[:MAX_ERRORS], complete=len(errors) < MAX_ERRORS)
+            raise InvalidInput(
+                errors[:MAX_ERRORS], complete=len(errors) < MAX_ERRORS, events=len(events)
+            )
         return rows
 
     def _envelope(self, body: bytes) -> list[Any]:

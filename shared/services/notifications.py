@@ -86,14 +86,16 @@ class Channels:
         ]
 
     async def deliveries(self, system_id: int, limit: int) -> list[dict[str, object]]:
+        """The delivery log, newest first; a notification held back for flapping comes first,
+        one line per channel it will go to, with status `held` and `held_until`."""
         p = await self._partitions.of(system_id)
+        out = await self._held(p, system_id)
         ids: list[bytes] = await self._client.zrevrange(  # type: ignore[assignment]
             keys.delivery_index(p, system_id), 0, limit - 1
         )
         if not ids:
-            return []
+            return out[:limit]
         docs = await self._client.hmget(keys.deliveries(p, system_id), ids)
-        out = []
         for doc in docs:
             if doc is None:
                 continue
@@ -104,7 +106,29 @@ class Channels:
                     ms / 1000, UTC
                 )
             out.append(record)
-        return out
+        return out[:limit]
+
+    async def _held(self, partition: int, system_id: int) -> list[dict[str, object]]:
+        V = keys.VerdictState
+        fields = [V.VERDICT, V.NOTIFIED, V.REASON, V.SINCE_MS, V.HELD_UNTIL_MS]
+        raw = await self._client.hmget(keys.verdict(partition, system_id), fields)
+        verdict, notified, reason, since_ms, held_until_ms = (
+            None if r is None else text(r) for r in raw
+        )
+        if held_until_ms is None or verdict is None or since_ms is None or verdict == notified:
+            return []
+        before = notified or "OK"
+        held_until = datetime.fromtimestamp(int(held_until_ms) / 1000, UTC)
+        since = datetime.fromtimestamp(int(since_ms) / 1000, UTC)
+        channels = await self.of(system_id) + await self.of(None)
+        return [
+            {"delivery_id": f"{system_id}-{since_ms}-{c.channel_id}", "channel_id": c.channel_id,
+             "system_id": system_id, "from": before, "to": verdict, "reason": reason, "at": since,
+             "status": "held", "attempts": 0, "last_error": None, "created_at": since,
+             "updated_at": since, "held_until": held_until}
+            for c in channels
+            if c.cares(before, verdict)
+        ]  # fmt: skip
 
     async def mute(self, system_id: int, until: datetime) -> None:
         p = await self._partitions.of(system_id)

@@ -229,7 +229,8 @@ class VerdictState:
     SINCE_MS = "since_ms"
     EVALUATED_MS = "evaluated_ms"
     NOTIFIED = "notified"
-    NOTIFIED_MS = "notified_ms"
+    NOTIFIED_MS = "notified_ms"  # when a channel was last told (starts the flapping interval)
+    HELD_UNTIL_MS = "held_until_ms"  # a notification held back for flapping goes out then
 
 
 class TransitionEntry:

@@ -18,7 +18,8 @@
 -- KEYS: 1 stream, 2 partition stats hash, 3 rate bucket hash of the system
 -- ARGV: 1 event count, 2 rate in events/s (0: unlimited), 3 bucket capacity in events,
 --       4 backlog limit of the partition in events, 5 deadline (the store's unix ms; 0: none),
---       then the entry's field/value pairs
+--       then the entry's field/value pairs (none: only charge the rate limit, for a batch that
+--       was rejected: bad input costs a client its quota too)
 -- Returns {1, entry id} when appended, {0, ms until the balance is back to zero} when over the
 -- rate limit, {-1, backlog} when shedding, {-2, ms past the deadline} when too late.
 local t = redis.call('TIME')
@@ -48,6 +49,7 @@ if rate > 0 then
   -- Forget the bucket once it would have refilled anyway.
   redis.call('PEXPIRE', KEYS[3], math.min(math.ceil((capacity + n) * 1000 / rate), 86400000) + 1000)
 end
+if #ARGV == 5 then return {1, ''} end  -- no entry: a rejected batch, charged to the limit only
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))
 redis.call('HINCRBY', KEYS[2], 'events_in', n)
 return {1, id}
