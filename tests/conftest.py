@@ -1,10 +1,10 @@
 """Shared fixtures. Tests that touch Redis use a real server (`server_url`, parametrised over
 every server installed: Valkey always, Redis when present); `fake_client` is fakeredis, for speed
-only and never the only proof."""
+only and never the only proof. The helpers they are built from live in tests/support/."""
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from subprocess import Popen
 from typing import Any
 
 import fakeredis
@@ -14,11 +14,12 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from shared.settings import Settings
-from tests.receiver import receiver  # noqa: F401  (a fixture, for every test)
-from tests.servers import Server, available
+from tests.support.clock import Clock
+from tests.support.processes import Spawn, output, spawn_lso, stop
+from tests.support.receiver import Receiver, serve
+from tests.support.servers import SERVERS, Server
+from tests.support.settings import make_settings
 from worker.consumer import DrainStats, Worker
-
-SERVERS = available()
 
 
 @pytest.fixture(scope="session", params=sorted(SERVERS))
@@ -37,18 +38,6 @@ def server_url(server: Server) -> str:
     return server.url
 
 
-def make_settings(url: str, **overrides: Any) -> Settings:
-    defaults: dict[str, Any] = {
-        "redis_url": url,
-        "worker_block_ms": 50,
-        "claim_idle_ms": 60_000,
-        "trim_interval_s": 0.01,
-        # Access control has its own tests (tests/api/test_auth.py); elsewhere all are admin.
-        "auth": "off",
-    }
-    return Settings(**{**defaults, **overrides})
-
-
 @pytest.fixture
 def settings(server_url: str) -> Settings:
     return make_settings(server_url)
@@ -64,16 +53,6 @@ def client(settings: Settings) -> Iterator[redis.Redis]:
 @pytest.fixture
 def fake_client() -> redis.Redis:
     return fakeredis.FakeRedis(protocol=3)
-
-
-class Clock:
-    """A settable clock for the API (`app.state.clock`)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=500_000)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -110,3 +89,26 @@ def drain(settings: Settings, client: redis.Redis) -> Callable[..., DrainStats]:
         return Worker(client, s, burst=True).run()
 
     return run
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local HTTP receiver that records every POST (tests/support/receiver.py)."""
+    with serve() as state:
+        yield state
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """`spawn("worker", env={...})`: an `lso` process, stopped after the test at the latest."""
+    started: list[Popen[bytes]] = []
+
+    def start(*args: str, env: dict[str, str]) -> Popen[bytes]:
+        started.append(spawn_lso(*args, env=env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        stop(process)
+        if process.stdout and not process.stdout.closed:
+            output(process)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import orjson
 from fastapi.testclient import TestClient
 
+from tests.support.events import batch
+
 GZIP = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 
 
 def _events(n: int) -> bytes:
-    event = {"ts": datetime.now(UTC).isoformat(), "event_type": "load", "status": "ok",
-             "latency_ms": 3}  # fmt: skip
-    return orjson.dumps({"events": [event] * n})
+    return orjson.dumps(batch(datetime.now(UTC), n, latency_ms=3))
 
 
 def test_two_gzip_members_are_one_body(api: TestClient) -> None:

@@ -9,18 +9,19 @@ from pathlib import Path
 import pytest
 import redis.cluster
 from fastapi.testclient import TestClient
-from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 
 from api.main import create_app
 from lso.cluster import EmbeddedCluster
 from shared.settings import Settings
-from shared.store import jobqueue, keys
+from shared.store import keys
 from shared.store.client import sync_client
-from tests.api.helpers import event
-from tests.conftest import Clock, make_settings
-from tests.receiver import Receiver
-from tests.servers import available
+from tests.support.clock import Clock
+from tests.support.events import event
+from tests.support.jobs import run_queued
+from tests.support.receiver import Receiver
+from tests.support.servers import available
+from tests.support.settings import make_settings
+from tests.support.wait import wait_for
 from worker.consumer import Worker
 from worker.jobs import context
 from worker.jobs.ticker import Ticker
@@ -99,10 +100,7 @@ def test_every_route_works_on_a_cluster(cluster: EmbeddedCluster, clock: Clock) 
         drain()
         assert len(api.get("/admin/dead-letters").json()["dead_letters"]) == 1
 
-        deadline = time.monotonic() + 10
-        while api.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: api.get("/readyz").status_code == 200, 10, "/readyz", interval_s=0.05)
     store.close()
 
 
@@ -126,13 +124,12 @@ def test_health_changes_are_notified_through_rq_on_a_cluster(
             assert api.post(f"/systems/{sid}/events", json={"events": batch}).status_code == 202
             Worker(store, settings, burst=True).run()
             assert Ticker().tick(time.time()) == ["evaluate", "sweep", "retention"]
-            queues = [context.queue(name) for name in jobqueue.QUEUES]
-            deadline = time.monotonic() + 20
-            while len(receiver.requests) < 1:
-                assert time.monotonic() < deadline
-                worker = SimpleWorker(queues, connection=context.rq_connection())
-                worker.death_penalty_class = TimerDeathPenalty
-                worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+
+            def told() -> bool:
+                run_queued()
+                return len(receiver.requests) >= 1
+
+            wait_for(told, 20, "the receiver to be told", interval_s=0)
             assert receiver.requests[0].json()["to"] == "UNHEALTHY"
             assert api.delete(f"/systems/{sid}").status_code == 202
     finally:

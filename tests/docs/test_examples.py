@@ -38,8 +38,9 @@ from pathlib import Path
 import pytest
 
 from lso.embedded import free_port
-from tests.lso.processes import REPO, spawn_lso, stop, wait_for
-from tests.receiver import Receiver
+from tests.support.processes import REPO, spawn_lso, stop
+from tests.support.receiver import Receiver
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 

@@ -13,8 +13,8 @@ import pytest
 
 from lso import local
 from lso.embedded import free_port
-from tests.lso.conftest import Spawn
-from tests.lso.processes import REPO, alive, descendants, output, stop, wait_for
+from tests.support.processes import REPO, Spawn, alive, descendants, output, stop
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 

@@ -5,7 +5,8 @@ import redis
 
 from shared.settings import Settings
 from shared.store import keys
-from tests.factories import append, now_ms, raw_rows, row, totals
+from tests.support.events import now_ms, row
+from tests.support.store import append, raw_rows, totals
 from worker import streams
 from worker.applier import Entry, Outcome, RedisApplier
 

@@ -10,24 +10,12 @@ import redis
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import sync_client
-from tests.factories import append, now_ms, row, totals
+from tests.support.events import row
+from tests.support.store import append, fill, totals
+from tests.support.wait import wait_for
 from worker import streams
 from worker.applier import Outcome
 from worker.consumer import DrainStats, Worker, is_alive
-
-
-def fill(client: redis.Redis, systems: int, batches: int, size: int) -> dict[int, tuple[int, int]]:
-    """Append `batches` batches of `size` events (every 7th an error) per system; the totals."""
-    expected: dict[int, tuple[int, int]] = {}
-    ts = now_ms()
-    for sid in range(1, systems + 1):
-        errors = 0
-        for b in range(batches):
-            rows = [row(ts - i, error=(b * size + i) % 7 == 0) for i in range(size)]
-            errors += sum(r[1] for r in rows)
-            append(client, sid, rows)
-        expected[sid] = (batches * size, errors)
-    return expected
 
 
 def test_two_workers_draining_one_stream_count_every_event_exactly_once(
@@ -63,9 +51,12 @@ def test_entries_of_a_vanished_consumer_are_reclaimed_and_counted_once(
     assert len(taken) == 3
 
     s = settings.model_copy(update={"claim_idle_ms": 100})
-    deadline = time.monotonic() + 5
-    while client.xpending(keys.stream(0), keys.GROUP)["pending"] and time.monotonic() < deadline:
+
+    def reclaimed() -> bool:
         Worker(client, s, burst=True).run()
+        return client.xpending(keys.stream(0), keys.GROUP)["pending"] == 0
+
+    wait_for(reclaimed, 5, "the vanished consumer's entries to be reclaimed")
     assert totals(client, 1) == expected[1]
     assert client.xpending(keys.stream(0), keys.GROUP)["pending"] == 0
 
@@ -78,12 +69,15 @@ def test_an_entry_that_keeps_failing_moves_to_dead_letters_after_max_deliveries(
     append(client, 2, [row(), row(error=True)])
     s = settings.model_copy(update={"claim_idle_ms": 100, "max_deliveries": 3})
 
-    outcomes: DrainStats = DrainStats()
-    deadline = time.monotonic() + 10
-    while client.xlen(keys.dead_letters(0)) == 0:
-        assert time.monotonic() < deadline, "never dead-lettered"
-        outcomes = Worker(client, s, burst=True).run()
-        time.sleep(0.05)  # let the entry become idle enough to be reclaimed
+    runs: list[DrainStats] = []
+
+    def dead_lettered() -> bool:
+        runs.append(Worker(client, s, burst=True).run())
+        return int(client.xlen(keys.dead_letters(0))) > 0
+
+    # Between runs the entry becomes idle enough to be reclaimed.
+    wait_for(dead_lettered, 10, "the entry to be dead-lettered", interval_s=0.05)
+    outcomes = runs[-1]
 
     (entry_id, fields), *_ = client.xrange(keys.dead_letters(0))
     assert b"delivered 4 times" in fields[b"error"]

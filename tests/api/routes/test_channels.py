@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import register
+from tests.support.api import register
 
 PUBLIC = "https://93.184.215.14/hook"
 

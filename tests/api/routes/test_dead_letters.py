@@ -1,14 +1,16 @@
 """Admin view of the dead-letter streams, and replay once the cause is fixed."""
 
-import time
 from collections.abc import Callable
 
 import redis
 from fastapi.testclient import TestClient
 
 from shared.store import keys
-from tests.api.helpers import event, partition, post_events, register
-from tests.conftest import Clock
+from tests.support.api import post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
+from tests.support.store import partition
+from tests.support.wait import wait_for
 from worker.consumer import DrainStats
 
 
@@ -20,11 +22,12 @@ def test_dead_letters_are_listed_with_the_reason_and_replayed_exactly_once(
     client.set(keys.raw_events(p, sid), "in the way")  # every apply of this system fails
     post_events(api, sid, [event(clock.now, status="error"), event(clock.now)])
     client.xadd(keys.stream(p), {"v": "9", "junk": "x"})  # undecodable
-    deadline = time.monotonic() + 10
-    while client.xlen(keys.dead_letters(p)) < 2:  # the failing one waits to be idle and reclaimed
-        assert time.monotonic() < deadline
+
+    def both_dead_lettered() -> bool:  # the failing one waits to be idle and reclaimed
         drain(claim_idle_ms=100, max_deliveries=1)
-        time.sleep(0.05)
+        return int(client.xlen(keys.dead_letters(p))) >= 2
+
+    wait_for(both_dead_lettered, 10, "both entries in the dead letters", interval_s=0.05)
 
     listed = api.get("/admin/dead-letters").json()["dead_letters"]
     assert len(listed) == 2

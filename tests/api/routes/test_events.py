@@ -11,8 +11,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from shared.store import keys
-from tests.api.helpers import event, partition, post_events, register, stream_entries
-from tests.conftest import Clock
+from tests.support.api import post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
+from tests.support.store import partition, stream_entries
 from worker.consumer import DrainStats
 
 

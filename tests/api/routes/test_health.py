@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.model.sketch import ALPHA
-from tests.api.helpers import event, post_events, register
-from tests.conftest import Clock
+from tests.support.api import post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
 from worker.consumer import DrainStats
 
 Drain = Callable[..., DrainStats]

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import event, post_events, register
-from tests.conftest import Clock
+from tests.support.api import post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
 from worker.consumer import DrainStats
 
 Drain = Callable[..., DrainStats]

@@ -7,8 +7,10 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import event, register, stream_entries
-from tests.conftest import Clock
+from tests.support.api import register
+from tests.support.clock import Clock
+from tests.support.events import event
+from tests.support.store import stream_entries
 
 JSON = {"content-type": "application/json"}
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Clock
+from tests.support.clock import Clock
+from tests.support.events import event
 
 HOSTILE_STAGE = "<!channel> <https://evil.example/login|Click to re-auth>"
 
@@ -16,9 +17,8 @@ def test_a_public_probe_carries_no_user_written_text(
 ) -> None:
     policy = {"consecutive_failures": 2}
     sid = api.post("/systems", json={"name": "probed", "policy": policy}).json()["system_id"]
-    ts = (clock.now - timedelta(seconds=5)).isoformat()
-    event = {"ts": ts, "event_type": "load", "status": "error", "latency_ms": 5}
-    events = [{**event, "stage": HOSTILE_STAGE}] * 3
+    at = clock.now - timedelta(seconds=5)
+    events = [event(at, status="error", latency_ms=5, stage=HOSTILE_STAGE)] * 3
     assert api.post(f"/systems/{sid}/events", json={"events": events}).status_code == 202
     drain()
     health = api.get(f"/systems/{sid}/health").json()

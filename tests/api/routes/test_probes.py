@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from lso.embedded import free_port
 from shared.settings import Settings
-from tests.api.helpers import event, post_events, register
-from tests.conftest import make_settings
-from tests.servers import Server
+from tests.support.api import post_events, register
+from tests.support.events import event
+from tests.support.servers import Server
+from tests.support.settings import make_settings
+from tests.support.wait import wait_for
 from worker.consumer import DrainStats
 
 
@@ -103,7 +105,9 @@ def test_a_store_that_stops_answering_gives_503_within_the_timeout(
             server.process.send_signal(signal.SIGCONT)
         assert response.status_code == 503 and response.headers["retry-after"]
         assert elapsed < 1.5
-        wait_for_ok = time.monotonic() + 5
-        while api.get(f"/systems/{sid}/health").status_code != 200:  # reconnects by itself
-            assert time.monotonic() < wait_for_ok
-            time.sleep(0.05)
+        wait_for(
+            lambda: api.get(f"/systems/{sid}/health").status_code == 200,
+            5,
+            "the API to reconnect by itself",
+            interval_s=0.05,
+        )

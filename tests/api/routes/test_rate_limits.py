@@ -5,8 +5,9 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import event, register
-from tests.conftest import Clock
+from tests.support.api import register
+from tests.support.clock import Clock
+from tests.support.events import event
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import event, post_events
-from tests.conftest import Clock
+from tests.support.api import post_events
+from tests.support.clock import Clock
+from tests.support.events import event
 from worker.consumer import DrainStats
 
 

@@ -3,7 +3,6 @@ paused store runs after the API gave up (503) refuses itself (shared/store/lua/i
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,8 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from shared.store import keys
-from tests.conftest import SERVERS, make_settings
-from tests.servers import Server
+from tests.support.events import batch
+from tests.support.servers import SERVERS, Server
+from tests.support.settings import make_settings
+from tests.support.wait import wait_for
 
 
 @pytest.fixture(params=sorted(SERVERS))
@@ -30,31 +31,30 @@ def _evalsha_calls(client: redis.Redis) -> int:
     return int(stats.get("calls", 0))
 
 
-def _batch() -> dict[str, object]:
-    now = datetime.now(UTC).isoformat()
-    return {"events": [{"ts": now, "event_type": "load", "status": "ok", "latency_ms": 5}]}
-
-
 def test_an_append_the_store_runs_after_the_api_gave_up_is_refused(own_server: Server) -> None:
     settings = make_settings(own_server.url, redis_timeout_ms=600, ingest_deadline_ms=300)
     store = redis.Redis.from_url(own_server.url)
     assert own_server.process is not None
     with TestClient(create_app(settings)) as api:
         sid = api.post("/systems", json={"name": "paused"}).json()["system_id"]
-        assert api.post(f"/systems/{sid}/events", json=_batch()).status_code == 202
+        assert (
+            api.post(
+                f"/systems/{sid}/events", json=batch(datetime.now(UTC), 1, latency_ms=5)
+            ).status_code
+            == 202
+        )
         calls = _evalsha_calls(store)
         os.kill(own_server.process.pid, signal.SIGSTOP)
         try:
-            answer = api.post(f"/systems/{sid}/events", json=_batch())
+            answer = api.post(
+                f"/systems/{sid}/events", json=batch(datetime.now(UTC), 1, latency_ms=5)
+            )
         finally:
             os.kill(own_server.process.pid, signal.SIGCONT)
         assert answer.status_code == 503, answer.text
         assert int(answer.headers["Retry-After"]) >= 1
         # Resumed, the store runs the script that was buffered on the API's socket; wait for it.
-        deadline = time.monotonic() + 10
-        while _evalsha_calls(store) <= calls:
-            assert time.monotonic() < deadline, "the buffered append never ran"
-            time.sleep(0.02)
+        wait_for(lambda: _evalsha_calls(store) > calls, 10, "the buffered append to run")
         partition = keys.partition_of(sid, settings.partitions)
         assert store.xlen(keys.stream(partition)) == 1
         assert int(store.hget(keys.partition_stats(partition), "events_in") or 0) == 1

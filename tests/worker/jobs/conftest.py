@@ -1,20 +1,25 @@
-"""Fixtures of the job tests: a local HTTP receiver, settings for the jobs, and a way to run the
-queued jobs (with rq's scheduler, for the delayed retries) until something holds."""
+"""Fixtures of the job tests: settings for the jobs on the test's clock, the API on that same
+clock, systems watched by the local receiver, and a way to run the queued jobs (with rq's
+scheduler, for the delayed retries) until something holds.
 
-import time
+The jobs read the time from `worker.jobs.context` and the API from `app.state.clock`; both are the
+test's `clock`, so a window passes when the test moves the clock, not while it sleeps. Only rq's
+retry delays run on the real clock."""
+
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 
 from shared.settings import Settings
-from shared.store import jobqueue
-from tests.conftest import make_settings
+from tests.support.api import add_channels, register
+from tests.support.clock import Clock
+from tests.support.events import batch
+from tests.support.jobs import MakeSystem, RunJobs, Send, run_queued
+from tests.support.receiver import Receiver
+from tests.support.settings import make_settings
+from tests.support.wait import wait_for
 from worker.consumer import Worker
 from worker.jobs import context, evaluate
 
@@ -24,29 +29,45 @@ JOB_SETTINGS = {
     "notify_retry_base_s": 1,
     "notify_max_attempts": 3,
 }
+WATCHED_POLICY = {"window_seconds": 60}
 
 
 @pytest.fixture
-def job_settings(settings: Settings) -> Iterator[Settings]:
+def job_settings(settings: Settings, clock: Clock) -> Iterator[Settings]:
     s = make_settings(settings.redis_url, **JOB_SETTINGS)
-    context.configure(s)
+    context.configure(s, clock=clock)
     yield s
-    context.configure(get_default())
-
-
-def get_default() -> Settings:
-    return Settings()
+    context.configure(Settings())
 
 
 @pytest.fixture
 def job_api(make_api: Callable[..., TestClient], job_settings: Settings) -> TestClient:
-    """The API on the real clock: the evaluator judges by the real time too."""
-    api = make_api(**JOB_SETTINGS)
-    api.app.state.clock = lambda: datetime.now(UTC)  # type: ignore[attr-defined]
-    return api
+    """The API on the test's clock, which the jobs read too."""
+    return make_api(**JOB_SETTINGS)
 
 
-RunJobs = Callable[..., None]
+@pytest.fixture
+def send(job_api: TestClient, clock: Clock) -> Send:
+    """`send(system_id, 20, "error")`: 20 events of that status at the clock's time, accepted."""
+
+    def post(system_id: int, n: int, status: str) -> None:
+        response = job_api.post(f"/systems/{system_id}/events", json=batch(clock.now, n, status))
+        assert response.status_code == 202, response.text
+
+    return post
+
+
+@pytest.fixture
+def make_system(job_api: TestClient, receiver: Receiver) -> MakeSystem:
+    """`make_system("webhook", "slack")`: a system with a 60-s window (named "orders-etl" unless
+    `name=` says otherwise) and one channel per kind at the receiver (path /<kind>); returns its
+    id and the channels' secrets by kind."""
+
+    def make(*kinds: str, name: str = "orders-etl") -> tuple[int, dict[str, str]]:
+        sid = register(job_api, name, policy=WATCHED_POLICY)
+        return sid, add_channels(job_api, sid, receiver.url, kinds)
+
+    return make
 
 
 @pytest.fixture
@@ -55,27 +76,13 @@ def run_jobs(job_settings: Settings) -> RunJobs:
     scheduled jobs until `probe()` holds (fails after `timeout_s`)."""
 
     def run(until: Callable[[], bool] | None = None, timeout_s: float = 20.0) -> None:
-        queues = [context.queue(name) for name in jobqueue.QUEUES]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            worker = SimpleWorker(queues, connection=context.rq_connection())
-            worker.death_penalty_class = TimerDeathPenalty  # no SIGALRM: pytest-timeout has it
-            worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
-            if until is None or until():
-                return
-            assert time.monotonic() < deadline, "the jobs did not get there in time"
-            time.sleep(0.1)
+        def ran_until() -> bool:
+            run_queued()
+            return until is None or until()
+
+        wait_for(ran_until, timeout_s, "the jobs to get there", interval_s=0.1)
 
     return run
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def events(n: int, status: str) -> dict[str, Any]:
-    return {"events": [{"ts": now_iso(), "event_type": "load", "status": status,
-                        "latency_ms": 5} for _ in range(n)]}  # fmt: skip
 
 
 @pytest.fixture

@@ -2,17 +2,18 @@
 the sweep, flapping held back, and an old evaluation never undoing a newer one."""
 
 import threading
-import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import redis
 from fastapi.testclient import TestClient
 
 from shared.store import keys, scripts
-from tests.api.helpers import partition
-from tests.receiver import Receiver
-from tests.worker.jobs.conftest import RunJobs, events
-from tests.worker.jobs.test_notify import make_system
+from tests.support.api import add_channels, register
+from tests.support.clock import Clock
+from tests.support.jobs import MakeSystem, RunJobs, Send
+from tests.support.receiver import Receiver
+from tests.support.store import partition
 from worker.consumer import Worker
 from worker.jobs import context, evaluate, notify
 
@@ -35,17 +36,22 @@ def evaluate_at_once(n: int) -> list[dict[str, int]]:
 
 
 def test_two_evaluators_at_once_record_one_transition_and_send_one_notification(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
+    clock: Clock,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    sid, _ = make_system("webhook")
+    send(sid, 20, "error")
     apply_and_evaluate()  # the first verdict: UNHEALTHY
-    job_api.post(f"/systems/{sid}/events", json=events(2000, "ok"))
+    clock.now += timedelta(seconds=1)  # each pass a second after the last
+    send(sid, 2000, "ok")
     apply_and_evaluate()  # OK, told at once
-    job_api.post(f"/systems/{sid}/events", json=events(2000, "error"))
+    clock.now += timedelta(seconds=1)
+    send(sid, 2000, "error")
     apply_and_evaluate()
 
     results = evaluate_at_once(3)
@@ -57,13 +63,15 @@ def test_two_evaluators_at_once_record_one_transition_and_send_one_notification(
 
 
 def test_concurrent_passes_over_a_fresh_change_agree_on_one_transition(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     client: redis.Redis,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    sid, _ = make_system("webhook")
+    send(sid, 20, "error")
     Worker(client, context.settings(), burst=True).run()
     results = evaluate_at_once(4)
     run_jobs()
@@ -73,25 +81,23 @@ def test_concurrent_passes_over_a_fresh_change_agree_on_one_transition(
 
 
 def test_a_silent_system_is_caught_by_the_sweep_not_by_the_pass_over_new_events(
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
+    clock: Clock,
 ) -> None:
     policy = {"window_seconds": 60, "expected_interval_seconds": 1}
-    sid = job_api.post("/systems", json={"name": "nightly", "policy": policy}).json()["system_id"]
-    job_api.post(f"/systems/{sid}/channels", json={"kind": "webhook", "url": receiver.url})
-    job_api.post(f"/systems/{sid}/events", json=events(5, "ok"))
+    sid = register(job_api, "nightly", policy=policy)
+    add_channels(job_api, sid, receiver.url, ("webhook",))
+    send(sid, 5, "ok")
     apply_and_evaluate()
     assert job_api.get(f"/systems/{sid}/transitions").json()["transitions"][0]["to"] == "OK"
 
-    deadline = time.monotonic() + 10
-    while evaluate.evaluate(sweep=False)["evaluated"] == 0:  # nothing new: nobody looks
-        if job_api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY":
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert evaluate.evaluate(sweep=False)["evaluated"] == 0
+    clock.now += timedelta(seconds=2)  # past the expected interval (1 s, no grace): silent
+    assert job_api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY"
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "nothing new: nobody looks"
     assert evaluate.evaluate(sweep=True)["transitions"] == 1
     run_jobs()
     (told,) = receiver.requests
@@ -99,12 +105,14 @@ def test_a_silent_system_is_caught_by_the_sweep_not_by_the_pass_over_new_events(
 
 
 def test_a_flapping_system_is_told_at_most_once_per_interval_and_only_if_still_changed(
+    make_system: MakeSystem,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     client: redis.Redis,
+    clock: Clock,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
+    sid, _ = make_system("webhook")
     p = partition(client, sid)
     transition = client.register_script(scripts.source(scripts.TRANSITION))
 
@@ -114,7 +122,7 @@ def test_a_flapping_system_is_told_at_most_once_per_interval_and_only_if_still_c
 
     interval_ms = 60_000
     settings = job_api.app.state.settings  # type: ignore[attr-defined]
-    context.configure(settings.model_copy(update={"notify_min_interval_s": 60}))
+    context.configure(settings.model_copy(update={"notify_min_interval_s": 60}), clock=clock)
     t0 = 1_000_000_000_000
     change("UNHEALTHY", t0)
     assert notify.dispatch(client, p, t0) == 1  # told at once

@@ -1,16 +1,15 @@
 """Deleting a system (202, then a purge job) and the retention job, against a real server."""
 
-import time
 from collections.abc import Callable
 
 import redis
 from fastapi.testclient import TestClient
 
 from shared.store import keys
-from tests.api.helpers import partition
-from tests.receiver import Receiver
-from tests.worker.jobs.conftest import RunJobs, events
-from tests.worker.jobs.test_notify import make_system
+from tests.support.api import register
+from tests.support.clock import Clock
+from tests.support.jobs import MakeSystem, RunJobs, Send
+from tests.support.store import partition
 from worker.consumer import Worker
 from worker.jobs import context, maintenance
 
@@ -22,22 +21,22 @@ def system_keys(client: redis.Redis, p: int, sid: int) -> list[bytes]:
 
 
 def test_a_deleted_system_is_gone_at_once_and_its_data_purged_even_with_events_in_flight(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
-    receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
     client: redis.Redis,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    other = job_api.post("/systems", json={"name": "kept"}).json()["system_id"]
+    sid, _ = make_system("webhook")
+    other = register(job_api, "kept")
     for target in (sid, other):
-        job_api.post(f"/systems/{target}/events", json={**events(10, "error")})
+        send(target, 10, "error")
     apply_and_evaluate()
     run_jobs()
     p = partition(client, sid)
     assert len(system_keys(client, p, sid)) > 5
-    in_flight = job_api.post(f"/systems/{sid}/events", json=events(7, "ok"))
-    assert in_flight.status_code == 202  # still in the stream when the system is deleted
+    send(sid, 7, "ok")  # accepted: still in the stream when the system is deleted
 
     deleted = job_api.delete(f"/systems/{sid}")
     assert deleted.status_code == 202 and deleted.json()["name"] == "orders-etl"
@@ -53,11 +52,11 @@ def test_a_deleted_system_is_gone_at_once_and_its_data_purged_even_with_events_i
 
 
 def test_retention_removes_what_no_write_trims_any_more(
-    job_api: TestClient, run_jobs: RunJobs, client: redis.Redis
+    job_api: TestClient, run_jobs: RunJobs, client: redis.Redis, clock: Clock
 ) -> None:
-    sid = job_api.post("/systems", json={"name": "quiet"}).json()["system_id"]
+    sid = register(job_api, "quiet")
     p = partition(client, sid)
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms  # what the retention job takes for now
     old_ms = now_ms - (context.settings().raw_retention_s + 3600) * 1000
     client.zadd(keys.raw_events(p, sid), {'["old",[]]': old_ms, '["new",[]]': now_ms})
     client.zadd(keys.runs(p, sid), {"ancient-run": 1, "fresh-run": now_ms})

@@ -4,36 +4,19 @@ without touching ingest; a muted system sends nothing."""
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from shared.store import keys
-from tests.api.helpers import partition
-from tests.receiver import Receiver
-from tests.worker.jobs.conftest import RunJobs, events
+from tests.support.clock import Clock
+from tests.support.jobs import MakeSystem, RunJobs, Send
+from tests.support.receiver import Receiver
+from tests.support.store import partition
 from worker.jobs import notify
-
-POLICY = {"window_seconds": 60}
-
-
-def make_system(
-    api: TestClient, receiver: Receiver, kinds: tuple[str, ...]
-) -> tuple[int, dict[str, str]]:
-    """A system with one channel per kind (receiver path /<kind>); returns its id and secrets."""
-    sid = api.post("/systems", json={"name": "orders-etl", "policy": POLICY}).json()["system_id"]
-    secrets = {}
-    for kind in kinds:
-        created = api.post(
-            f"/systems/{sid}/channels", json={"kind": kind, "url": f"{receiver.url}/{kind}"}
-        )
-        assert created.status_code == 201, created.text
-        secrets[kind] = created.json()["secret"]
-    return sid, secrets
 
 
 def signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -47,18 +30,22 @@ def newest_status(api: TestClient, system_id: int) -> str:
 
 
 def test_an_outage_and_its_recovery_are_each_told_once_per_channel_signed(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
+    clock: Clock,
 ) -> None:
     kinds = ("webhook", "slack", "alertmanager")
-    sid, secrets = make_system(job_api, receiver, kinds)
+    sid, secrets = make_system(*kinds)
 
-    assert job_api.post(f"/systems/{sid}/events", json=events(20, "error")).status_code == 202
+    send(sid, 20, "error")
     assert apply_and_evaluate()["transitions"] == 1
     run_jobs()
-    assert job_api.post(f"/systems/{sid}/events", json=events(2000, "ok")).status_code == 202
+    clock.now += timedelta(seconds=1)  # the next pass, a second later
+    send(sid, 2000, "ok")
     assert apply_and_evaluate()["transitions"] == 1
     run_jobs()
     apply_and_evaluate(sweep=True)  # nothing changed: nothing more is sent
@@ -90,14 +77,16 @@ def test_an_outage_and_its_recovery_are_each_told_once_per_channel_signed(
 
 
 def test_a_receiver_failing_twice_gets_the_notification_on_the_third_try(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
+    sid, _ = make_system("webhook")
     receiver.script = [500, 503]
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    send(sid, 20, "error")
     apply_and_evaluate()
 
     run_jobs(until=lambda: newest_status(job_api, sid) == "delivered")
@@ -108,43 +97,47 @@ def test_a_receiver_failing_twice_gets_the_notification_on_the_third_try(
 
 
 def test_a_receiver_that_always_fails_ends_failed_and_ingest_goes_on(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    healthy = job_api.post("/systems", json={"name": "other", "policy": POLICY}).json()
+    sid, _ = make_system("webhook")
+    healthy, _ = make_system(name="other")
     receiver.script = [500] * 10
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    send(sid, 20, "error")
     apply_and_evaluate()
 
     for _ in range(3):  # ingest of every system goes on while deliveries fail
-        response = job_api.post(f"/systems/{healthy['system_id']}/events", json=events(10, "ok"))
-        assert response.status_code == 202
+        send(healthy, 10, "ok")
         run_jobs()
     run_jobs(until=lambda: newest_status(job_api, sid) == "failed")
     (entry,) = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
     assert (entry["attempts"], entry["last_error"]) == (3, "HTTP 500: ok")
     apply_and_evaluate()
-    assert job_api.get(f"/systems/{healthy['system_id']}/health").json()["total"] == 30
+    assert job_api.get(f"/systems/{healthy}/health").json()["total"] == 30
 
 
 def test_a_muted_system_sends_nothing_and_is_told_after_the_mute_if_still_down(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
     client: redis.Redis,
+    clock: Clock,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    far = (datetime.now(UTC) + timedelta(days=91)).isoformat()
+    sid, _ = make_system("webhook")
+    far = (clock.now + timedelta(days=91)).isoformat()
     assert job_api.post(f"/systems/{sid}/mute", params={"until": far}).status_code == 422
-    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    until = (clock.now + timedelta(hours=2)).isoformat()
     muted = job_api.post(f"/systems/{sid}/mute", params={"until": until})
     assert muted.status_code == 200, muted.text
     assert job_api.get(f"/systems/{sid}/mute").json()["muted_until"] is not None
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    send(sid, 20, "error")
     assert apply_and_evaluate()["transitions"] == 1
     apply_and_evaluate(sweep=True)
     run_jobs()
@@ -159,13 +152,15 @@ def test_a_muted_system_sends_nothing_and_is_told_after_the_mute_if_still_down(
 
 
 def test_deliveries_of_a_deleted_channel_fail_with_the_reason(
+    make_system: MakeSystem,
+    send: Send,
     job_api: TestClient,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    sid, _ = make_system("webhook")
+    send(sid, 20, "error")
     apply_and_evaluate()
     (channel,) = job_api.get(f"/systems/{sid}/channels").json()["channels"]
     assert "secret" not in channel
@@ -177,23 +172,25 @@ def test_deliveries_of_a_deleted_channel_fail_with_the_reason(
 
 
 def test_a_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
-    job_api: TestClient,
+    make_system: MakeSystem,
+    send: Send,
     receiver: Receiver,
     run_jobs: RunJobs,
     apply_and_evaluate: Callable[..., dict[str, int]],
     client: redis.Redis,
+    clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sid, _ = make_system(job_api, receiver, ("webhook",))
-    job_api.post(f"/systems/{sid}/events", json=events(20, "error"))
+    sid, _ = make_system("webhook")
+    send(sid, 20, "error")
     with monkeypatch.context() as crash:  # as if the process died right after notify.lua
         crash.setattr(notify, "enqueue", lambda *args: None)
         apply_and_evaluate()
     run_jobs()
     assert receiver.requests == []
     p = partition(client, sid)
-    assert notify.reconcile(client, p, int(time.time() * 1000)) == 0, "not before a minute"
-    later_ms = int(time.time() * 1000) + notify.RECONCILE_AFTER_MS + 1000
+    assert notify.reconcile(client, p, clock.now_ms) == 0, "not before a minute"
+    later_ms = clock.now_ms + notify.RECONCILE_AFTER_MS + 1000
     assert notify.reconcile(client, p, later_ms) == 1
     run_jobs()
     assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY"]

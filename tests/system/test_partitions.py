@@ -1,7 +1,6 @@
 """Changing the number of partitions of a live deployment (`lso partitions N`): old systems stay
 where their data is, new ones spread over the new count, and a running API and worker follow."""
 
-import time
 from collections.abc import Callable
 
 import redis
@@ -9,9 +8,11 @@ from fastapi.testclient import TestClient
 
 from shared.settings import Settings
 from shared.store import keys
-from tests.api.helpers import event, post_events, register
-from tests.conftest import Clock
-from tests.lso.processes import run_lso
+from tests.support.api import post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
+from tests.support.processes import run_lso
+from tests.support.wait import wait_for
 from worker.consumer import Worker
 
 
@@ -38,10 +39,13 @@ def test_a_live_change_of_partitions_moves_no_data_and_loses_nothing(
     def totals() -> dict[int, int]:
         return {sid: api.get(f"/systems/{sid}/health").json()["total"] for sid in old + new}
 
-    deadline = time.monotonic() + 30
-    while totals() != expected:
-        assert time.monotonic() < deadline, totals()
+    def applied() -> bool:
+        if totals() == expected:
+            return True
         worker.run_once()
+        return False
+
+    wait_for(applied, 30, f"the totals {expected}", interval_s=0)
 
     assert [sid % 2 for sid in old] == [1, 0, 1]
     assert all(client.exists(keys.system_meta(sid % 2, sid)) for sid in old), "old data stays"

@@ -7,18 +7,13 @@ import pytest
 import redis
 
 from shared.store import keys
-from tests.factories import append, now_ms, row, totals
-from tests.lso.conftest import Spawn
-from tests.lso.processes import kill_while_holding, output, run_lso, stop, wait_for
-from tests.worker.test_consumer import fill
+from tests.support.events import now_ms, row
+from tests.support.processes import Spawn, kill_while_holding, output, run_lso, stop
+from tests.support.store import append, backlog, fill, totals
+from tests.support.wait import wait_for
 from worker import streams
 
 pytestmark = pytest.mark.process
-
-
-def backlog(client: redis.Redis) -> int:
-    stats = client.hgetall(keys.partition_stats(0))
-    return int(stats.get(b"events_in", 0)) - int(stats.get(b"events_out", 0))
 
 
 def pending_of_others(client: redis.Redis) -> int:

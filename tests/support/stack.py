@@ -9,7 +9,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from subprocess import Popen
 from typing import Any
 
@@ -18,10 +17,13 @@ import redis.cluster
 
 from lso.embedded import free_port
 from shared.settings import Settings
-from shared.store import keys, layout
-from tests.lso.conftest import Spawn
-from tests.lso.processes import wait_for
-from tests.servers import Server
+from shared.store import layout
+from tests.support.events import varied
+from tests.support.processes import Spawn
+from tests.support.servers import Server
+from tests.support.store import backlog as partition_backlog
+from tests.support.store import raw_rows
+from tests.support.wait import wait_for
 
 ADMIN_TOKEN = "lso_a_fault-tests-admin-token"
 AUTH_HEADERS = {"content-type": "application/json", "authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -101,11 +103,7 @@ class Stack:
         return found
 
     def backlog(self) -> int:
-        total = 0
-        for p in range(self.layout().streams):
-            stats: dict[bytes, bytes] = self.store.hgetall(keys.partition_stats(p))  # type: ignore[assignment]
-            total += int(stats.get(b"events_in", 0)) - int(stats.get(b"events_out", 0))
-        return total
+        return sum(partition_backlog(self.store, p) for p in range(self.layout().streams))
 
     def drained(self, timeout_s: float = 120) -> float:
         """Wait until every appended event is applied; returns how long that took."""
@@ -160,7 +158,7 @@ class Client(threading.Thread):
             if self.stopping:
                 break
             key = uuid.uuid4().hex
-            batch = Batch(key, events(n, run_id=key, seed=len(self.batches)))
+            batch = Batch(key, varied(n, seed=len(self.batches), run_id=key))
             body = json.dumps({"events": batch.events}).encode()
             while not self.stopping:
                 try:
@@ -197,27 +195,7 @@ class Client(threading.Thread):
         return [b for b in self.batches if b.acked_at is not None]
 
 
-def events(n: int, run_id: str, seed: int) -> list[dict[str, Any]]:
-    """`n` events of one batch, tagged with `run_id` so the batch can be found in the raw events."""
-    now = datetime.now(UTC).isoformat()
-    return [
-        {
-            "ts": now,
-            "event_type": "load",
-            "status": "error" if (seed + i) % 5 == 0 else "ok",
-            "latency_ms": float(i % 97),
-            "run_id": run_id,
-        }
-        for i in range(n)
-    ]
-
-
 def raw_events_by_run(stack: Stack, system_id: int) -> Counter[str]:
     """How many raw events of each run_id (= batch key) the store holds for the system."""
-    found: Counter[str] = Counter()
-    key = keys.raw_events(stack.partition(system_id), system_id)
-    members: list[bytes] = stack.store.zrange(key, 0, -1)  # type: ignore[assignment]
-    for member in members:
-        for row in json.loads(member)[1]:
-            found[row[5]] += 1
-    return found
+    rows = raw_rows(stack.store, system_id, stack.partition(system_id))
+    return Counter(row[5] for row in rows)

@@ -14,9 +14,11 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from lso.embedded import free_port
 from shared.store.client import sync_client
-from tests.api.helpers import event, post_events, register
-from tests.conftest import SERVERS, make_settings
-from tests.lso.processes import wait_for
+from tests.support.api import post_events, register
+from tests.support.events import event
+from tests.support.servers import SERVERS
+from tests.support.settings import make_settings
+from tests.support.wait import wait_for
 from worker.consumer import Worker
 
 # What docs/architecture.md suggests: each part its own user, limited to LSO's keys.

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from lso.embedded import free_port
-from tests.lso.conftest import Spawn
-from tests.lso.processes import alive, descendants, output, stop, wait_for
+from tests.support.events import event
+from tests.support.processes import Spawn, alive, descendants, output, stop
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 
@@ -59,11 +60,8 @@ def test_lso_up_serves_stops_cleanly_and_keeps_data_across_restarts(
     assert status == 201
     sid = system["system_id"]
     ingest = system["ingest_key"]["token"]
-    ts = datetime.now(UTC).isoformat()
-    events = [
-        {"ts": ts, "event_type": "load", "status": "error" if i % 4 == 0 else "ok", "latency_ms": i}
-        for i in range(200)
-    ]
+    now = datetime.now(UTC)
+    events = [event(now, status="error" if i % 4 == 0 else "ok", latency_ms=i) for i in range(200)]
     assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest) == (
         202,
         {"accepted": 200},
@@ -110,8 +108,7 @@ def test_lso_up_with_an_embedded_cluster_serves_and_keeps_data_across_restarts(
     status, system = call(port, "POST", "/systems", {"name": "on-a-cluster"}, admin)
     assert status == 201
     sid, ingest = system["system_id"], system["ingest_key"]["token"]
-    ts = datetime.now(UTC).isoformat()
-    events = [{"ts": ts, "event_type": "load", "status": "ok", "latency_ms": 3} for _ in range(50)]
+    events = [event(datetime.now(UTC), latency_ms=3)] * 50
     assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest)[0] == 202
     wait_for(lambda: health_total(port, sid, admin) == 50, 30, "the events in /health")
     assert stop(up) == 0, output(up)

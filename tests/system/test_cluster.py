@@ -11,9 +11,9 @@ import pytest
 
 from lso.cluster import EmbeddedCluster
 from shared.store import keys
-from tests.lso.conftest import Spawn
-from tests.lso.processes import kill_while_holding, wait_for
-from tests.lso.stack import Client, Stack, raw_events_by_run
+from tests.support.processes import Spawn, kill_while_holding
+from tests.support.stack import Client, Stack, raw_events_by_run
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.process, pytest.mark.slow]
 

@@ -9,9 +9,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.api.helpers import event, register
-from tests.conftest import SERVERS, make_settings
-from tests.servers import Server
+from tests.support.api import register
+from tests.support.events import event
+from tests.support.servers import SERVERS, Server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(params=sorted(SERVERS))

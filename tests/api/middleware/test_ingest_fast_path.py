@@ -3,8 +3,9 @@
 from fastapi.testclient import TestClient
 
 from api.middleware.ingest_fast_path import IngestFastPath
-from tests.api.helpers import event, middleware, register
-from tests.conftest import Clock
+from tests.support.api import middleware, register
+from tests.support.clock import Clock
+from tests.support.events import event
 
 
 def test_plain_requests_take_the_fast_path_and_others_the_route(

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from tests.lso.conftest import Spawn
-from tests.lso.processes import output, stop, wait_for
-from tests.lso.stack import Client, Stack
-from tests.receiver import Receiver
-from tests.servers import Server
+from tests.support.processes import Spawn, output, stop
+from tests.support.receiver import Receiver
+from tests.support.servers import Server
+from tests.support.stack import Client, Stack
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 

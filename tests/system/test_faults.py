@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.lso.conftest import Spawn
-from tests.lso.processes import wait_for
-from tests.lso.stack import Client, Stack, raw_events_by_run
-from tests.servers import Server, available
+from tests.support.processes import Spawn
+from tests.support.servers import Server, available
+from tests.support.stack import Client, Stack, raw_events_by_run
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 

@@ -7,10 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
 
-T = TypeVar("T")
+from tests.support.wait import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
+# The `spawn` fixture (tests/conftest.py): `spawn("worker", env={...})`, stopped after the test.
+Spawn = Callable[..., subprocess.Popen[bytes]]
 
 
 def _env(extra: Mapping[str, str]) -> dict[str, str]:
@@ -38,21 +40,6 @@ def run_lso(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[s
         text=True,
         timeout=60,
     )
-
-
-def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str) -> T:
-    """Poll `probe` until it returns something truthy, or fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            value = probe()
-        except OSError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def descendants(pid: int) -> set[int]:

@@ -5,13 +5,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 from lso.embedded import binary_path, free_port
+from tests.support.wait import wait_for
 
 
 def available() -> dict[str, str]:
@@ -24,6 +24,9 @@ def available() -> dict[str, str]:
         if match and int(match.group(1)) >= 7:
             servers["redis"] = found
     return servers
+
+
+SERVERS = available()
 
 
 @dataclass
@@ -45,16 +48,20 @@ class Server:
             [self.binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
-        deadline = time.monotonic() + timeout_s
-        while True:
+
+        def answers() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.binary} exited with {self.process.returncode}")
             try:
-                client.ping()
-                break
+                return bool(client.ping())
             except (redis.ConnectionError, redis.BusyLoadingError):
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"{self.binary} did not start") from None
-                time.sleep(0.02)
-        client.close()
+                return False
+
+        try:
+            wait_for(answers, timeout_s, f"{self.binary} to answer")
+        finally:
+            client.close()
         return self
 
     def kill(self) -> None:

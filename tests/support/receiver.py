@@ -2,12 +2,12 @@
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import orjson
-import pytest
 
 
 @dataclass
@@ -32,8 +32,9 @@ class Receiver:
         return [r for r in self.requests if r.path == path]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def serve() -> Iterator[Receiver]:
+    """A receiver on a free loopback port, for the `with` block."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,8 @@ def receiver() -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_port}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

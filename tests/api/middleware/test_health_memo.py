@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from api.middleware.health_memo import HealthMemo
-from tests.api.helpers import event, middleware, post_events, register
-from tests.conftest import Clock
+from tests.support.api import middleware, post_events, register
+from tests.support.clock import Clock
+from tests.support.events import event
 from worker.consumer import DrainStats
 
 ADMIN = "memo-admin-token-0123456789"

@@ -13,7 +13,8 @@ from shared.model.sketch import bucket_of
 from shared.model.time_slots import HISTOGRAM_LEVEL, LEVELS, parse_field
 from shared.settings import Settings
 from shared.store import keys
-from tests.factories import append, now_ms, raw_rows
+from tests.support.events import now_ms, row
+from tests.support.store import append, raw_rows
 from worker import streams
 from worker.applier import RedisApplier
 
@@ -45,8 +46,10 @@ def run(store: redis.Redis, plan: list[tuple[int, list[Any]]], fate: list[str]) 
     streams.ensure_groups(store, 1)
     for sid, evs in plan:
         rows = [
-            [NOW_MS - age, int(err), lat, "t", None, None, eid, None] for age, err, lat, eid in evs
-        ]
+            row(NOW_MS - age, error=err, latency_ms=lat, event_type="t", stage=None, run_id=None,
+                event_id=eid)
+            for age, err, lat, eid in evs
+        ]  # fmt: skip
         append(store, sid, rows)
     delivered = streams.read(store, "first", 1, 100, None)
     for entry, what in zip(delivered, fate, strict=False):
