@@ -11,9 +11,9 @@ Conventions, so that the pages read as what a reader pastes and the test still r
 - `scripts/lso` becomes `python -m lso.cli` with the interpreter running the tests: the same
   `lso`, without the wrapper's install-on-first-use step, which has no place in a test. Any other
   `scripts/...` at the start of a word becomes the repository's script.
-- `127.0.0.1:9000` is the reader's own webhook receiver; the test rewrites it to a local receiver
-  that records every POST (tests/receiver.py). `lso up` runs with LSO_ALLOW_PRIVATE_WEBHOOKS=1, as
-  the page that uses it tells the reader to.
+- `127.0.0.1:9000` is the reader's own webhook receiver; the test rewrites it to a local
+  receiver that records every POST (tests/support/receiver.py). `lso up` runs with
+  LSO_ALLOW_PRIVATE_WEBHOOKS=1, as the page that uses it tells the reader to.
 - The blocks of a page run in order, each in its own `bash` with `set -euo pipefail` and a time
   limit; the shell variables a block sets (ADMIN, SID, KEY, ...) are handed to the later blocks
   of the same page. Each page registers its own systems, so a page also runs on its own.
