@@ -92,7 +92,12 @@ class BatchValidator:
         pydantic's own while their cost does not grow with the batch."""
         try:
             doc = pydantic_core.from_json(body)
-        except ValueError:
+        except ValueError as exc:
+            if "recursion limit" in str(exc):  # nests deeper than any parser here follows
+                msg = (
+                    f"JSON nests too deeply: a payload may nest at most {MAX_PAYLOAD_DEPTH} levels"
+                )
+                raise InvalidInput([_error(("body",), msg)]) from None
             doc = None  # not JSON: the model names the problem (json_invalid)
         events = doc.get("events") if isinstance(doc, dict) else None
         if isinstance(events, list) and len(events) > self._settings.max_batch_events:

@@ -39,11 +39,14 @@ def nested(depth: int) -> str:
         ({"system_id": "123456789012345678901234567890"}, 422),
         ({"system_id": "1.5"}, 422),
         ({"ts": '"9999-12-31T23:59:59Z"'}, 422),
-        ({"ts": '"0001-01-01T00:00:00Z"'}, 202),
+        ({"ts": '"0001-01-01T00:00:00Z"'}, 422),  # older than anything LSO keeps
+        ({"ts": '"1764579600"'}, 422),  # unix seconds in a string: not RFC 3339
         ({"ts": '"2026-02-30T00:00:00Z"'}, 422),
         ({"ts": '"2026-01-01T00:00:00+25:00"'}, 422),
         ({"event_type": '"\\ud800"'}, 422),
-        ({"event_type": '"\\u0000"'}, 202),
+        ({"event_type": '"\\u0000"'}, 422),  # control characters: never in an identifier
+        ({"event_type": '"load\\u202e"'}, 422),  # a bidi override
+        ({"stage": '"\\u0007"'}, 422),
         ({"event_type": '"' + "é" * 64 + '"'}, 202),
         ({"event_type": '"' + "🙂" * 65 + '"'}, 422),
         ({"payload": nested(10)}, 202),
