@@ -17,6 +17,7 @@ from shared.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    OutcomeUnknown,
     Overloaded,
     PolicyConflict,
     RateLimited,
@@ -83,6 +84,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (RateLimited, 429),
     (Overloaded, 503),
     (StoreTooSlow, 503),
+    (OutcomeUnknown, 503),
 )
 
 

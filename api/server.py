@@ -33,6 +33,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._max_connections = s.http_max_connections
         self._in_headers = True  # between requests, or inside a request's headers
         self._header_bytes = 0
+        self._headers_seen = 0  # requests whose headers were complete, on this connection
         self._in_body = False
         self._timer: asyncio.TimerHandle | None = None
 
@@ -48,18 +49,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_headers:
-            if self._timer is None:  # the first byte of a request on a kept-alive connection
-                self._arm(self._header_timeout_s)
+        waiting = self._in_headers
+        if waiting and self._timer is None:  # the first byte of a request on a kept-alive one
+            self._arm(self._header_timeout_s)
+        elif self._in_body:
+            self._arm(self._body_timeout_s)
+        seen = self._headers_seen
+        super().data_received(data)
+        # Bytes count against the header limit only while the headers are still incomplete
+        # after them: a chunk that also carries the body (or ends the headers) is not a header.
+        if waiting and self._in_headers and self._headers_seen == seen:
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
                 self._refuse(HEADERS_TOO_LARGE)
-                return
-        elif self._in_body:
-            self._arm(self._body_timeout_s)
-        super().data_received(data)
 
     def on_headers_complete(self) -> None:
+        self._headers_seen += 1
         self._in_headers, self._in_body = False, True
         self._arm(self._body_timeout_s)
         super().on_headers_complete()

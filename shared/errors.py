@@ -68,5 +68,9 @@ class StoreTooSlow(RetryLater):
     """The store ran the append too late to be answered in time, and refused it: not appended."""
 
 
+class OutcomeUnknown(RetryLater):
+    """The store took the batch and stopped answering: whether it was appended is not known."""
+
+
 class StoreNotDurable(DomainError):
     """LSO_DURABLE_ACK is on and the store could not confirm the fsync in time."""

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         4 * 1024 * 1024, ge=1024, description="Largest request body, compressed and decompressed."
     )
     max_payload_bytes: int = Field(8192, ge=0, description="Largest serialized `payload` object.")
+    ingest_settle_ms: int = Field(
+        5000,
+        ge=0,
+        description="How long the API keeps asking a store that stopped answering whether a batch "
+        "it sent was appended, before it answers 503 saying the outcome is unknown.",
+    )
     max_future_skew_s: int = Field(
         300, ge=0, description="How far in the future an event `ts` may lie."
     )

@@ -4,12 +4,15 @@ shared/store/lua/ingest.lua checks the partition's backlog share and the system'
 then XADDs; with LSO_DURABLE_ACK a WAITAOF on the same connection confirms the fsync.
 """
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis.exceptions as rex
 from redis.exceptions import NoScriptError, ResponseError
 
-from shared.errors import StoreNotDurable
+from shared.errors import OutcomeUnknown, StoreNotDurable
+from shared.ingest.outcome import MARKER_MS, Settler, may_have_run
 from shared.settings import Settings
 from shared.store import scripts
 from shared.store.client import AsyncRedis, is_cluster, text
@@ -38,6 +41,7 @@ class StreamAppender:
         self._ingest = client.register_script(scripts.source(scripts.INGEST))
         self._fsync_always: bool | None = None  # learnt from the store on the first durable ack
         self._clock = StoreClock(client)
+        self._settler = Settler(client, settings.ingest_settle_ms)
 
     async def append(
         self, system_id: int, entry: dict[bytes, bytes], events: int, rate_per_s: float
@@ -54,13 +58,32 @@ class StreamAppender:
         backlog_share = max(self._settings.max_lag_events // streams, 1)
         capacity = max(rate_per_s * self._settings.rate_limit_burst_s, 1.0)
         deadline_ms = await self._clock.deadline_ms(self._settings.ingest_deadline_budget_ms)
+        token = uuid.uuid4().hex
         call = scripts.ingest(
-            partition, system_id, entry, events, rate_per_s, capacity, backlog_share, deadline_ms
-        )
-        if self._settings.durable_ack:
-            status, value = await self._append_durably(call)
-        else:
-            status, value = await self._ingest(keys=call.keys, args=call.args)
+            partition, system_id, entry, events, rate_per_s, capacity, backlog_share, deadline_ms,
+            token, MARKER_MS,
+        )  # fmt: skip
+        try:
+            if self._settings.durable_ack:
+                status, value = await self._append_durably(call)
+            else:
+                status, value = await self._ingest(keys=call.keys, args=call.args)
+        except rex.RedisError as exc:
+            if not may_have_run(exc):
+                raise
+            settled = await self._settler.settle(partition, token)
+            if settled is scripts.FenceStatus.APPENDED:
+                return Appended()
+            if settled is scripts.FenceStatus.NOT_APPENDED:
+                raise  # a 503 that is true: the batch is not in the stream and never will be
+            raise OutcomeUnknown(
+                "the store stopped answering after the batch was sent and did not come back in "
+                f"{self._settings.ingest_settle_ms} ms: it may have been appended; resend it with "
+                "the same Idempotency-Key",
+                1,
+            ) from exc
+        if status == scripts.IngestStatus.FENCED:  # a resend of a call settled as not appended
+            return Appended(too_late_ms=1)
         if status == scripts.IngestStatus.TOO_LATE:
             return Appended(too_late_ms=int(value))
         if status == scripts.IngestStatus.SHED:

@@ -71,6 +71,12 @@ def idempotency(partition: int, system_id: int, key: str) -> str:
     return f"{_tag(partition)}:idem:{system_id}:{key}"
 
 
+def batch_marker(partition: int, token: str) -> str:
+    """Marker of one ingest call (`a` appended, `f` fenced): settles a call whose answer was lost.
+    Named by a random token per call, not per system: it lives seconds, then expires."""
+    return f"{_tag(partition)}:batch:{token}"
+
+
 def rate_bucket(partition: int, system_id: int) -> str:
     """Token bucket of the system's ingest rate limit."""
     return f"{_tag(partition)}:rate:{system_id}"

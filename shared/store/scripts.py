@@ -22,6 +22,7 @@ REPLAY = "replay"
 LAYOUT = "layout"
 TRANSITION = "transition"
 NOTIFY = "notify"
+FENCE = "fence"
 
 Arg = bytes | str | int | float
 
@@ -57,10 +58,12 @@ def register(name: str, description: str | None, created_at: str) -> Call:
 
 
 class IngestStatus(IntEnum):
+    FENCED = -3  # an API that lost the answer settled it as not appended (fence.lua)
     TOO_LATE = -2  # the store ran the call after its deadline; the value is how late (ms)
     SHED = -1  # the partition's backlog is at its limit; the value is the backlog
     RATE_LIMITED = 0  # the value is the ms until the system's token bucket is back to zero
     APPENDED = 1  # the value is the entry id
+    APPENDED_BEFORE = 2  # this very call (same marker) had been appended already
 
 
 def ingest(
@@ -72,17 +75,31 @@ def ingest(
     capacity: float,
     backlog_limit: int,
     deadline_ms: int = 0,
+    token: str = "",
+    marker_ms: int = 0,
 ) -> Call:
-    """`deadline_ms`: the store's unix ms after which the call must not append (0: none)."""
+    """`deadline_ms`: the store's unix ms after which the call must not append (0: none);
+    `token`: names the call's batch marker, kept `marker_ms` (0: no marker)."""
     fields: list[Arg] = [b for pair in entry.items() for b in pair]
     return Call(
         [
             keys.stream(partition),
             keys.partition_stats(partition),
             keys.rate_bucket(partition, system_id),
+            keys.batch_marker(partition, token),
         ],
-        [events, repr(rate_per_s), repr(capacity), backlog_limit, deadline_ms, *fields],
-    )
+        [events, repr(rate_per_s), repr(capacity), backlog_limit, deadline_ms, marker_ms,
+         *fields],
+    )  # fmt: skip
+
+
+class FenceStatus(IntEnum):
+    NOT_APPENDED = 0  # and now it never will be
+    APPENDED = 1
+
+
+def fence(partition: int, token: str, marker_ms: int) -> Call:
+    return Call([keys.batch_marker(partition, token)], [marker_ms])
 
 
 # -- apply.lua (the plan itself is built by worker/plan.py) ----------------------------------------

@@ -133,7 +133,8 @@ class Batch:
 
 class Client(threading.Thread):
     """An ETL job: sends batches with an Idempotency-Key and retries every non-2xx (and every
-    connection failure) with the same key until it gets a 202, honouring Retry-After (capped)."""
+    connection failure) with the same key until it gets a 202, honouring Retry-After (capped).
+    With `idempotent=False` it sends no key: then only LSO's outcomes keep retries exact."""
 
     def __init__(
         self,
@@ -143,13 +144,16 @@ class Client(threading.Thread):
         max_wait_s: float = 0.5,
         pause_s: float = 0.0,
         port: int | None = None,
+        idempotent: bool = True,
     ) -> None:
         super().__init__(daemon=True)
+        self.idempotent = idempotent
         self.stack, self.system_id, self.sizes = stack, system_id, sizes
         self.port = port or stack.port
         self.max_wait_s, self.pause_s = max_wait_s, pause_s
         self.batches: list[Batch] = []
         self.statuses: Counter[int] = Counter()  # 0: connection failure
+        self.refusals: list[tuple[int, bytes]] = []  # (status, body) of every non-202 answer
         self.stopping = False
 
     def run(self) -> None:
@@ -163,19 +167,16 @@ class Client(threading.Thread):
             while not self.stopping:
                 try:
                     conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, 10)
-                    conn.request(
-                        "POST",
-                        f"/systems/{self.system_id}/events",
-                        body,
-                        {
-                            "content-type": "application/json",
-                            "idempotency-key": batch.key,
-                            "authorization": f"Bearer {ADMIN_TOKEN}",
-                        },  # fmt: skip
-                    )
+                    headers = {"content-type": "application/json",
+                               "authorization": f"Bearer {ADMIN_TOKEN}"}  # fmt: skip
+                    if self.idempotent:
+                        headers["idempotency-key"] = batch.key
+                    conn.request("POST", f"/systems/{self.system_id}/events", body, headers)
                     response = conn.getresponse()
-                    response.read()
+                    answer = response.read()
                     status, retry_after = response.status, response.getheader("retry-after")
+                    if status != 202:
+                        self.refusals.append((status, answer))
                 except (OSError, http.client.HTTPException):
                     if conn is not None:
                         conn.close()

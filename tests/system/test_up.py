@@ -83,7 +83,18 @@ def test_lso_up_serves_stops_cleanly_and_keeps_data_across_restarts(
     assert (health["total"], health["errors"]) == (200, 50)
     assert call(port, "POST", "/systems", {"name": "nightly-etl"}, admin)[0] == 200
     assert call(port, "POST", f"/systems/{sid}/events", {"events": events}, ingest)[0] == 202
+    channel = {"kind": "webhook", "url": "https://93.184.215.14/hook"}  # its secret goes in the AOF
+    assert call(port, "POST", f"/systems/{sid}/channels", channel, admin)[0] == 201
     assert stop(again) == 0
+    log = output(again)
+    assert "LSO admin key:" not in log and admin not in log, "printed once, when it was made"
+    assert f"admin key kept in {data_dir / 'admin-token'}" in log
+    loose = [
+        (str(path), oct(path.stat().st_mode & 0o777))
+        for path in [data_dir, *data_dir.rglob("*")]
+        if not path.is_socket() and path.stat().st_mode & 0o077
+    ]
+    assert loose == [], "the data dir and everything in it are its owner's alone"
 
 
 def test_a_second_lso_up_on_the_same_data_dir_is_refused(spawn: Spawn, tmp_path: Path) -> None:
