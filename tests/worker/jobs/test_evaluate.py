@@ -145,3 +145,41 @@ def test_an_older_evaluation_never_undoes_a_newer_one(client: redis.Redis) -> No
     assert transition(keys=keys_, args=["UNHEALTHY", "r", 3000, 7, 100]) == [0]
     assert transition(keys=keys_, args=["OK", "r", 4000, 7, 100]) == [1, b"UNHEALTHY"]
     assert client.xlen(keys.transitions(0, 7)) == 2
+
+
+def test_only_a_change_some_channel_is_told_about_starts_the_flapping_interval(
+    make_system: MakeSystem,
+    job_api: TestClient,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    client: redis.Redis,
+    clock: Clock,
+) -> None:
+    """A new system's first evaluations (NO_DATA, then OK) are no channel's business: they must
+    not hold back the first real outage (it was told 86 s late); a held one is listed as held."""
+    sid, _ = make_system("webhook")  # notify_on: DEGRADED, UNHEALTHY
+    p = partition(client, sid)
+    transition = client.register_script(scripts.source(scripts.TRANSITION))
+
+    def change(verdict: str, at_ms: int) -> None:
+        keys_ = [keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)]
+        assert transition(keys=keys_, args=[verdict, "test", at_ms, sid, 100])[0] == 1
+
+    settings = job_api.app.state.settings  # type: ignore[attr-defined]
+    context.configure(settings.model_copy(update={"notify_min_interval_s": 60}), clock=clock)
+    t0 = 1_000_000_000_000
+    change("NO_DATA", t0)
+    assert notify.dispatch(client, p, t0) == 0  # nobody cares
+    change("OK", t0 + 1000)
+    assert notify.dispatch(client, p, t0 + 1000) == 0
+    change("UNHEALTHY", t0 + 2000)
+    assert notify.dispatch(client, p, t0 + 2000) == 1, "the first outage is told at once"
+    change("OK", t0 + 3000)
+    assert notify.dispatch(client, p, t0 + 3000) == 0  # within 60 s of a told change: held
+    listed = job_api.get(f"/systems/{sid}/notifications").json()["notifications"]
+    held = listed[0]
+    assert (held["status"], held["from"], held["to"]) == ("held", "UNHEALTHY", "OK")
+    assert held["held_until"].startswith("2001-09-09T01:47:42")  # t0 + 2 s + 60 s
+    assert listed[1]["to"] == "UNHEALTHY" and listed[1]["status"] != "held"
+    run_jobs()
+    assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY"]
