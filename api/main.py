@@ -16,6 +16,7 @@ from api.auth import Authenticator
 from api.middleware.concurrency import ConcurrencyLimit
 from api.middleware.health_memo import HealthMemo
 from api.middleware.ingest_fast_path import IngestFastPath
+from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
 from api.routes import (
     channels,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # Innermost, so that their answers get a request id too.
     app.add_middleware(HealthMemo)
+    app.add_middleware(ProbePacer, rate_per_s=settings.probe_rate_per_s)
     app.add_middleware(IngestFastPath)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     public_probes: bool = Field(
         True, description="`/livez`, `/readyz` and `...health?probe=1` answer without a key."
     )
+    probe_rate_per_s: float = Field(
+        500.0,
+        gt=0,
+        description="Health probes without a key answered per second per API process, all "
+        "systems together; more wait for their turn (never a 503), so a probe flood cannot crowd "
+        "out ingest. Probes with a key are not paced.",
+    )
     auth_failures_per_min: int = Field(
         20, ge=1, description="Failed authentications per client address per minute, then 429."
     )
