@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(50_000, 20, 100)
         yield
         app.state.jobs.close()
+        await app.state.ingest_client.aclose()
         await client.aclose()
 
     app = FastAPI(
@@ -124,9 +125,10 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     partitions = state.partitions = Partitions(client, settings.partitions)
     registry = state.registry = Registry(client, settings.rate_limit_events_per_s, partitions)
     readiness = state.readiness = Readiness(client, settings, partitions)
-    state.ingest = Ingest(
-        registry, readiness, BatchValidator(settings), StreamAppender(client, settings, partitions)
-    )
+    # The ingest call goes through a client that never resends it (shared/ingest/outcome.py).
+    state.ingest_client = async_client(settings, resend=False)
+    appender = StreamAppender(state.ingest_client, settings, partitions)
+    state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender)
     state.health_reader = HealthReader(client, settings, partitions)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from shared.model.codec import RAW_CHUNK_MS, Batch, CompactEvent
+from shared.model.codec import RAW_CHUNK_MS, Batch, Row
 from shared.model.sketch import bucket_of
 from shared.model.time_slots import (
     COUNT_FIELD,
@@ -49,7 +49,7 @@ def _bucket(latency_ms: float) -> str:
 
 def raw_batches(
     ref: str,
-    events: list[CompactEvent],
+    events: list[Row],
     rows_json: bytes | None,
     ts_range_ms: tuple[int, int] | None = None,
 ) -> list[Arg]:
@@ -63,7 +63,7 @@ def raw_batches(
         start = ts_range_ms[0] - ts_range_ms[0] % RAW_CHUNK_MS
         if ts_range_ms[1] < start + RAW_CHUNK_MS:
             return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
-    by_chunk: dict[int, list[CompactEvent]] = {}
+    by_chunk: dict[int, list[Row]] = {}
     for event in events:
         start = event.ts_ms - event.ts_ms % RAW_CHUNK_MS
         by_chunk.setdefault(start, []).append(event)
@@ -72,17 +72,17 @@ def raw_batches(
         return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
     out: list[Arg] = []
     for start, group in by_chunk.items():
-        out += (start, orjson.dumps([f"{ref}@{start}", [e.row() for e in group]]))
+        out += (start, orjson.dumps([f"{ref}@{start}", [list(e) for e in group]]))
     return out
 
 
-def raw_member(ref: str, event: CompactEvent) -> bytes:
+def raw_member(ref: str, event: Row) -> bytes:
     """One raw event as `[ref, is_error, latency, type, stage, run, id, payload]`: how the meta
     hash keeps the newest error."""
     return orjson.dumps(
         [
             ref,
-            int(event.is_error),
+            event.error,
             event.latency_ms,
             event.event_type,
             event.stage,
@@ -101,16 +101,16 @@ class _Run:
     errors: int = 0
     first_ms: int = 2**63
     last_ms: int = -(2**63)
-    last_is_error: bool = False
+    last_error: int = 0  # 1: the newest event is an error
     last_type: str = ""
     stages: dict[str, int] = field(default_factory=dict)
 
-    def add(self, event: CompactEvent) -> None:
+    def add(self, event: Row) -> None:
         self.events += 1
-        self.errors += event.is_error
+        self.errors += event.error
         self.first_ms = min(self.first_ms, event.ts_ms)
         if event.ts_ms >= self.last_ms:
-            self.last_ms, self.last_is_error = event.ts_ms, event.is_error
+            self.last_ms, self.last_error = event.ts_ms, event.error
             self.last_type = event.event_type
         if event.stage:
             self.stages[event.stage] = self.stages.get(event.stage, 0) + 1
@@ -127,7 +127,7 @@ class _Contribution:
     errors: dict[tuple[int, str], int] = field(default_factory=dict)  # second, stage
     runs: dict[str, _Run] = field(default_factory=dict)
 
-    def add(self, entry_id: str, events: list[CompactEvent], first_index: int = 0) -> None:
+    def add(self, entry_id: str, events: list[Row], first_index: int = 0) -> None:
         """Count `events` (of stream entry `entry_id`, the first at `first_index`) in."""
         # The worker's hot loop: comprehensions and Counter's C counting, no per-event calls.
         bucket = _bucket
@@ -135,7 +135,7 @@ class _Contribution:
         for cell, n in cells.items():
             self.counts[cell] = self.counts.get(cell, 0) + n
         self.newest_ms = max(self.newest_ms, max(e.ts_ms for e in events))
-        failed = [(e.ts_ms, i) for i, e in enumerate(events) if e.is_error]
+        failed = [(e.ts_ms, i) for i, e in enumerate(events) if e.error]
         if failed:
             error_cells = Counter([(ts // 1000, events[i].stage or "") for ts, i in failed])
             for error_cell, n in error_cells.items():
@@ -263,7 +263,7 @@ def plan_apply(
             for stage, n in run.stages.items():
                 stages += (stage, n)
             runs.append([kl.position(keys.run(partition, sid, run_id)), run_id, run.events,
-                         run.errors, str(run.first_ms), str(run.last_ms), int(run.last_is_error),
+                         run.errors, str(run.first_ms), str(run.last_ms), run.last_error,
                          run.last_type, stages])  # fmt: skip
         # ARGV positions (1-based) of this contribution's first raw score and last raw member.
         first_member = scripts.APPLY_FIXED_ARGS + len(tail) + 1

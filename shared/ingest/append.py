@@ -12,7 +12,7 @@ import redis.exceptions as rex
 from redis.exceptions import NoScriptError, ResponseError
 
 from shared.errors import OutcomeUnknown, StoreNotDurable
-from shared.ingest.outcome import MARKER_MS, Settler, may_have_run
+from shared.ingest.outcome import MARKER_MS, NotFsynced, Settler, may_have_run
 from shared.settings import Settings
 from shared.store import scripts
 from shared.store.client import AsyncRedis, is_cluster, text
@@ -71,7 +71,11 @@ class StreamAppender:
         except rex.RedisError as exc:
             if not may_have_run(exc):
                 raise
-            settled = await self._settler.settle(partition, token)
+            fsync_ms = self._fsync_timeout_ms() if self._settings.durable_ack else None
+            try:
+                settled = await self._settler.settle(partition, system_id, token, fsync_ms)
+            except NotFsynced as not_fsynced:
+                raise StoreNotDurable(str(not_fsynced)) from exc
             if settled is scripts.FenceStatus.APPENDED:
                 return Appended()
             if settled is scripts.FenceStatus.NOT_APPENDED:
@@ -110,7 +114,7 @@ class StreamAppender:
             await self._client.script_load(self._ingest.script)  # NOSCRIPT only after a failover
         if self._fsync_always:
             return await self._ingest(keys=call.keys, args=call.args)  # fsynced before the reply
-        timeout_ms = max(self._settings.redis_timeout_ms // 2, 1)
+        timeout_ms = self._fsync_timeout_ms()
         node: dict[str, Any] = {}
         if is_cluster(self._client):
             node["target_nodes"] = self._client.get_node_from_key(call.keys[0])  # type: ignore[union-attr]
@@ -132,6 +136,9 @@ class StreamAppender:
         if int(waited[0]) < 1:
             raise StoreNotDurable(f"the store did not fsync within {timeout_ms} ms")
         return appended
+
+    def _fsync_timeout_ms(self) -> int:
+        return max(self._settings.redis_timeout_ms // 2, 1)
 
     async def _fsyncs_every_write(self) -> bool:
         """True when the store runs `appendfsync always`; raises StoreNotDurable when it can

@@ -26,7 +26,8 @@ RAW_CHUNK_MS = 10_000
 class Row(NamedTuple):
     """One event as a stream entry and the raw-event store carry it: the JSON array
     `[ts_ms, error (0 or 1), latency_ms, event_type, stage, run_id, event_id, payload]`.
-    Readers name the fields with `Row._make(array)`; writers build the arrays directly."""
+    Readers name the fields with `Row._make(array)`; writers build the arrays directly (orjson
+    does not encode named tuples), and `decode_batch` gives a batch's events as rows."""
 
     ts_ms: int
     error: int
@@ -40,30 +41,6 @@ class Row(NamedTuple):
 
 class UndecodableEntry(ValueError):
     """The stream entry cannot be understood: it is poison and goes to the dead-letter stream."""
-
-
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field, per event
-class CompactEvent:
-    ts_ms: int
-    is_error: bool
-    latency_ms: float
-    event_type: str
-    stage: str | None
-    run_id: str | None
-    event_id: str | None
-    payload: dict[str, Any] | None
-
-    def row(self) -> list[Any]:
-        return [
-            self.ts_ms,
-            1 if self.is_error else 0,
-            self.latency_ms,
-            self.event_type,
-            self.stage,
-            self.run_id,
-            self.event_id,
-            self.payload,
-        ]
 
 
 def encode_batch(
@@ -84,7 +61,7 @@ def encode_batch(
 @dataclass(frozen=True, slots=True)
 class Batch:
     system_id: int
-    events: list[CompactEvent]
+    events: list[Row]
     idempotency_key: str | None = None
     rows_json: bytes | None = None  # the `e` field as it came, when decoded from a stream entry
     # Known when decoded (the worker's planning uses them to skip passes over the events):
@@ -101,7 +78,7 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         rows = orjson.loads(fields[F.ROWS])
         # Strict: the rows are also stored verbatim as raw events (worker/plan.py), so anything
         # the API would not have written makes the entry poison rather than a bad raw event.
-        events: list[CompactEvent] = []
+        events: list[Row] = []
         append = events.append
         oldest, newest, with_ids = 2**63, -(2**63), 0
         for r in rows:
@@ -120,7 +97,7 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
                 raise UndecodableEntry(
                     "a row is not [ts, 0|1, latency, type, stage, run, id, payload]"
                 )
-            append(CompactEvent(ts, err == 1, latency, kind, stage, run, eid, payload))
+            append(Row(ts, err, latency, kind, stage, run, eid, payload))
             if ts < oldest:
                 oldest = ts
             if ts > newest:

@@ -34,13 +34,16 @@ AsyncPipeline: TypeAlias = redis.asyncio.client.Pipeline | redis.asyncio.cluster
 _RETRY_ERRORS = (RedisConnectionError,)
 
 
-def async_client(settings: Settings) -> AsyncRedis:
-    """The API's client: every call bounded by LSO_REDIS_TIMEOUT_MS."""
+def async_client(settings: Settings, resend: bool = True) -> AsyncRedis:
+    """The API's client: every call bounded by LSO_REDIS_TIMEOUT_MS. `resend=False`: a call that
+    fails is never sent again (the ingest call, whose outcome is settled instead: see
+    shared/ingest/outcome.py)."""
     timeout_s = settings.redis_timeout_ms / 1000
+    retries = 1 if resend else 0
     options: dict[str, Any] = {
         "socket_timeout": timeout_s,
         "socket_connect_timeout": timeout_s,
-        "retry": AsyncRetry(ExponentialBackoff(cap=0.05, base=0.01), 1, _RETRY_ERRORS),
+        "retry": AsyncRetry(ExponentialBackoff(cap=0.05, base=0.01), retries, _RETRY_ERRORS),
         "protocol": 3,
     }
     if settings.redis_cluster:

@@ -71,10 +71,10 @@ def idempotency(partition: int, system_id: int, key: str) -> str:
     return f"{_tag(partition)}:idem:{system_id}:{key}"
 
 
-def batch_marker(partition: int, token: str) -> str:
+def batch_marker(partition: int, system_id: int, token: str) -> str:
     """Marker of one ingest call (`a` appended, `f` fenced): settles a call whose answer was lost.
-    Named by a random token per call, not per system: it lives seconds, then expires."""
-    return f"{_tag(partition)}:batch:{token}"
+    Named by a random token per call; it lives seconds, then expires."""
+    return f"{_tag(partition)}:batch:{system_id}:{token}"
 
 
 def rate_bucket(partition: int, system_id: int) -> str:
@@ -176,9 +176,9 @@ def system_keys(partition: int, system_id: int) -> list[str]:
 
 def system_patterns(partition: int, system_id: int) -> list[str]:
     """SCAN patterns matching every key of one system's data whose name has a variable part
-    (counter containers, dedupe and Idempotency-Key markers, run summaries)."""
+    (counter containers, dedupe and Idempotency-Key markers, run summaries, batch markers)."""
     tag = _tag(partition)
-    kinds = ("c", "eid", "idem", "run")
+    kinds = ("c", "eid", "idem", "run", "batch")
     return [f"{tag}:{kind}:{system_id}:*" for kind in kinds]
 
 

@@ -86,7 +86,7 @@ def ingest(
             keys.stream(partition),
             keys.partition_stats(partition),
             keys.rate_bucket(partition, system_id),
-            keys.batch_marker(partition, token),
+            keys.batch_marker(partition, system_id, token),
         ],
         [events, repr(rate_per_s), repr(capacity), backlog_limit, deadline_ms, marker_ms,
          *fields],
@@ -98,8 +98,8 @@ class FenceStatus(IntEnum):
     APPENDED = 1
 
 
-def fence(partition: int, token: str, marker_ms: int) -> Call:
-    return Call([keys.batch_marker(partition, token)], [marker_ms])
+def fence(partition: int, system_id: int, token: str, marker_ms: int) -> Call:
+    return Call([keys.batch_marker(partition, system_id, token)], [marker_ms])
 
 
 # -- apply.lua (the plan itself is built by worker/plan.py) ----------------------------------------

@@ -2,7 +2,7 @@
 
 import orjson
 
-from shared.model.codec import RAW_CHUNK_MS, Batch, CompactEvent, decode_batch, encode_batch
+from shared.model.codec import RAW_CHUNK_MS, Batch, Row, decode_batch, encode_batch
 from shared.model.sketch import bucket_of
 from shared.model.time_slots import LEVELS
 from shared.settings import Settings
@@ -12,8 +12,8 @@ from worker.plan import plan_apply
 NOW_MS = 1_800_000_000_000
 
 
-def ev(ts_ms: int = NOW_MS, *, error: bool = False, event_id: str | None = None) -> CompactEvent:
-    return CompactEvent(ts_ms, error, 10.0, "load", None, None, event_id, None)
+def ev(ts_ms: int = NOW_MS, *, error: bool = False, event_id: str | None = None) -> Row:
+    return Row(ts_ms, int(error), 10.0, "load", None, None, event_id, None)
 
 
 def test_events_without_ids_share_one_contribution_with_summed_increments() -> None:

@@ -62,7 +62,7 @@ def test_a_valid_batch_round_trips_into_its_stream_entry(batch: list[dict[str, A
     assert len(decoded) == len(batch)
     for sent, got in zip(batch, decoded, strict=True):
         assert got.ts_ms == (sent["ts"] - EPOCH) // timedelta(milliseconds=1)
-        assert got.is_error == (sent["status"] == "error")
+        assert bool(got.error) == (sent["status"] == "error")
         assert got.latency_ms == sent["latency_ms"]
         assert (got.event_type, got.stage, got.run_id, got.event_id) == (
             sent["event_type"],

@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from shared.model.codec import CompactEvent, UndecodableEntry, decode_batch, encode_batch
+from shared.model.codec import Row, UndecodableEntry, decode_batch, encode_batch
 
 ROW = [1_700_000_000_123, 1, 12.5, "load", "extract", "run-1", "ev-1", {"rows": 3}]
 
@@ -9,8 +9,8 @@ ROW = [1_700_000_000_123, 1, 12.5, "load", "extract", "run-1", "ev-1", {"rows": 
 def test_round_trip() -> None:
     batch = decode_batch(encode_batch(42, [ROW, ROW]))
     assert batch.system_id == 42
-    assert batch.events == [CompactEvent(*ROW)] * 2  # type: ignore[arg-type]
-    assert batch.events[0].row() == ROW
+    assert batch.events == [Row(*ROW)] * 2  # type: ignore[arg-type]
+    assert list(batch.events[0]) == ROW
 
 
 @pytest.mark.parametrize(
