@@ -84,6 +84,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={503: {"description": "Store unavailable; retry after `Retry-After` seconds"}},
     )
     errors.install(app)
+    _install_middlewares(app, settings)
+    for module in (
+        systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
+        channels, notifications,
+    ):  # fmt: skip
+        app.include_router(module.router)
+    _add_schema_components(app, events.BODY_COMPONENTS)
+    return app
+
+
+def _install_middlewares(app: FastAPI, settings: Settings) -> None:
+    """Each `add_middleware` wraps the ones before it: the first added runs innermost."""
     # Innermost, so that their answers get a request id too.
     app.add_middleware(HealthMemo)
     app.add_middleware(ProbePacer, rate_per_s=settings.probe_rate_per_s)
@@ -108,13 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
     if hosts and hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
-    for module in (
-        systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications,
-    ):  # fmt: skip
-        app.include_router(module.router)
-    _add_schema_components(app, events.BODY_COMPONENTS)
-    return app
 
 
 def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
