@@ -12,6 +12,11 @@ fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 stamp="$venv/.lso-installed${extras:+-$extras}"
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+# The dev install (scripts/test) holds everything the plain one (scripts/run, scripts/lso) needs.
+dev_stamp="$venv/.lso-installed-dev"
+if [ -z "$extras" ] && [ -f "$dev_stamp" ] && [ "$(cat "$dev_stamp")" = "$want" ]; then
+  stamp="$dev_stamp"
+fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing LSO${extras:+ [$extras]} into $venv ..." >&2
   "$venv/bin/python" -m pip install --quiet --upgrade pip >&2

@@ -72,8 +72,7 @@ class Ingest:
         appended = await self.appender.append(system_id, entry, accepted, rate_per_s)
         if appended.too_late_ms:
             raise StoreTooSlow(
-                f"the store answered {appended.too_late_ms} ms past the deadline; the batch was "
-                "not appended",
+                "the store reached the batch too late to answer in time; it was not appended",
                 RETRY_AFTER_S,
             )
         if appended.shed_backlog:
