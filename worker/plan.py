@@ -191,16 +191,16 @@ def plan_apply(
     """
     # One long function on purpose: this is the worker's hot loop (bench.drain), and the nested
     # helpers share its local caches (`targets_of`, `expiries`) without attribute lookups.
-    sid = batches[0][1].system_id
-    kl = _Keys(partition, sid)
+    system_id = batches[0][1].system_id
+    kl = _Keys(partition, system_id)
     plain = _Contribution()
     guarded: list[_Contribution] = []
     batch_guard = 0
     for entry_id, batch in batches:
-        assert batch.system_id == sid, "one system per apply"
+        assert batch.system_id == system_id, "one system per apply"
         if batch.idempotency_key is not None:
             assert len(batches) == 1, "a batch with an Idempotency-Key is applied alone"
-            batch_guard = kl.position(keys.idempotency(partition, sid, batch.idempotency_key))
+            batch_guard = kl.position(keys.idempotency(partition, system_id, batch.idempotency_key))
         if batch.with_ids == 0:  # known from decoding: no pass over the events needed
             plain_rows = batch.events
         else:
@@ -209,7 +209,9 @@ def plan_apply(
                 if event.event_id is None:
                     plain_rows.append(event)
                     continue
-                one = _Contribution(guard=kl.position(keys.dedupe(partition, sid, event.event_id)))
+                one = _Contribution(
+                    guard=kl.position(keys.dedupe(partition, system_id, event.event_id))
+                )
                 one.add(entry_id, [event], index)
                 one.members += raw_batches(f"{entry_id}/{index}", [event], None)
                 guarded.append(one)
@@ -232,7 +234,7 @@ def plan_apply(
             found = targets_of[second] = []
             for level in LEVELS:
                 start = container_start(level, second)
-                key = keys.counters(partition, sid, level.container_s, start)
+                key = keys.counters(partition, system_id, level.container_s, start)
                 pos = kl.position(key)
                 expiries[pos] = start + level.container_s + settings.counter_retention_s
                 found.append((pos, str(slot_index(level, second))))
@@ -262,7 +264,7 @@ def plan_apply(
             stages: list[int | str] = []
             for stage, n in run.stages.items():
                 stages += (stage, n)
-            runs.append([kl.position(keys.run(partition, sid, run_id)), run_id, run.events,
+            runs.append([kl.position(keys.run(partition, system_id, run_id)), run_id, run.events,
                          run.errors, str(run.first_ms), str(run.last_ms), run.last_error,
                          run.last_type, stages])  # fmt: skip
         # ARGV positions (1-based) of this contribution's first raw score and last raw member.
@@ -282,10 +284,10 @@ def plan_apply(
         raw_ttl_ms=(settings.raw_retention_s + settings.max_future_skew_s) * 1000,
         dedupe_ttl_s=settings.dedupe_ttl_s,
         batch_guard=batch_guard,
-        runs_index=kl.position(keys.runs(partition, sid)) if with_runs else 0,
+        runs_index=kl.position(keys.runs(partition, system_id)) if with_runs else 0,
         run_retention_s=settings.counter_retention_s,
         plan_json=orjson.dumps(
-            {"s": sid, "c": [[pos, at] for pos, at in expiries.items()], "k": body}
+            {"s": system_id, "c": [[pos, at] for pos, at in expiries.items()], "k": body}
         ),
         tail=tail,
     )

@@ -45,9 +45,9 @@ class HealthMemo:
         self.hits = 0  # for tests and diagnostics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sid = system_id_of(scope, "GET", "health")
+        system_id = system_id_of(scope, "GET", "health")
         # Probes have their own cache in the route, which answers without a store round trip.
-        if sid is None or b"probe=" in scope["query_string"]:
+        if system_id is None or b"probe=" in scope["query_string"]:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
@@ -57,12 +57,12 @@ class HealthMemo:
         key: Key = (scope["path"], scope["query_string"], headers.get(b"authorization", b""),
                     headers.get(b"x-api-key", b""))  # fmt: skip
         second = int(clock().timestamp())
-        partition = state.partitions.known(sid)
+        partition = state.partitions.known(system_id)
         if partition is None:
             await self.app(scope, receive, send)
             return
         try:
-            raw = await client.hget(keys.system_meta(partition, sid), keys.Meta.VERSION)
+            raw = await client.hget(keys.system_meta(partition, system_id), keys.Meta.VERSION)
             version = raw.encode() if isinstance(raw, str) else raw
         except RedisError:
             await self.app(scope, receive, send)  # the route answers 503 with Retry-After

@@ -36,13 +36,13 @@ class ProbePacer:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        sid = system_id_of(scope, "GET" if method == "GET" else "HEAD", "health")
+        system_id = system_id_of(scope, "GET" if method == "GET" else "HEAD", "health")
         state = scope["app"].state
-        if sid is None or not state.settings.public_probes or _has_key(scope):
+        if system_id is None or not state.settings.public_probes or _has_key(scope):
             await self.app(scope, receive, send)
             return
         await self._turn()
-        cached: tuple[float, int, bytes] | None = state.probe_cache.get((sid, None))
+        cached: tuple[float, int, bytes] | None = state.probe_cache.get((system_id, None))
         if cached is None or cached[0] <= time.monotonic():
             await self.app(scope, receive, send)
             return

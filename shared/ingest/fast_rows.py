@@ -85,8 +85,8 @@ def _row(
         value = e.get(name)
         if value is not None and (type(value) is not str or not shortest <= len(value) <= longest):
             return None
-    sid = e.get("system_id")
-    if sid is not None and (type(sid) is not int or sid != system_id):
+    given_id = e.get("system_id")
+    if given_id is not None and (type(given_id) is not int or given_id != system_id):
         return None
     payload = e.get("payload")
     if payload is not None and (

@@ -50,8 +50,8 @@ async def _evaluate(s: Settings, sweep: bool) -> tuple[int, int, int]:
         else:
             ids = await _dirty(client, layout.streams)
         changed = 0
-        for sid in ids:
-            changed += await evaluator.one(sid, sweep)
+        for system_id in ids:
+            changed += await evaluator.one(system_id, sweep)
         return layout.streams, len(ids), changed
     finally:
         await client.aclose()
@@ -73,32 +73,32 @@ class _Evaluator:
         self.reader = HealthReader(client, settings, self.partitions)
         self.transition = client.register_script(scripts.source(scripts.TRANSITION))
 
-    async def one(self, sid: int, sweep: bool) -> int:
+    async def one(self, system_id: int, sweep: bool) -> int:
         """Evaluate one system; 1 when its verdict changed."""
         try:
-            known = await self.registry.require(sid)
+            known = await self.registry.require(system_id)
             policy = resolve_stored(known.policy, self.settings)
         except SystemNotFound:
             return 0  # deleted meanwhile
         except PolicyConflict as exc:
-            log.warning("system %d not evaluated: %s", sid, exc)
+            log.warning("system %d not evaluated: %s", system_id, exc)
             return 0
         now = context.now()
-        health = await self.reader.read(sid, policy, known.system.created_at, now)
-        p = await self.partitions.of(sid)
+        health = await self.reader.read(system_id, policy, known.system.created_at, now)
+        p = await self.partitions.of(system_id)
         now_ms = int(now.timestamp() * 1000)
         call = scripts.transition(
-            p, sid, health.health.value, health.reason, now_ms, TRANSITIONS_KEPT
+            p, system_id, health.health.value, health.reason, now_ms, TRANSITIONS_KEPT
         )
         reply = await self.transition(keys=call.keys, args=call.args)
         changed = int(reply[0]) == scripts.TransitionStatus.CHANGED
         if changed:
             before = text(reply[1]) or "-"
-            log.info("system %d: %s -> %s (%s)", sid, before, health.health, health.reason)
+            log.info("system %d: %s -> %s (%s)", system_id, before, health.health, health.reason)
         if sweep:
             verdict, notified = await self.client.hmget(
-                keys.verdict(p, sid), [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED]
+                keys.verdict(p, system_id), [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED]
             )
             if verdict != notified:
-                await self.client.zadd(keys.outbox(p), {str(sid): now_ms}, nx=True)
+                await self.client.zadd(keys.outbox(p), {str(system_id): now_ms}, nx=True)
         return int(changed)

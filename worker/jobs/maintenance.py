@@ -30,14 +30,14 @@ def retention() -> dict[str, int]:
     removed = trimmed = 0
     docs: list[bytes] = client.hkeys(keys.REGISTRY_SYSTEMS)  # type: ignore[assignment]
     for raw_sid in docs:
-        sid = int(raw_sid)
-        p = current.partition_of(sid)
+        system_id = int(raw_sid)
+        p = current.partition_of(system_id)
         if p is None:
             continue
         pipe = client.pipeline(transaction=False)
         # A raw chunk is scored by its start and spans 10 s: whole chunks older than the cutoff.
-        pipe.zremrangebyscore(keys.raw_events(p, sid), "-inf", f"({raw_cutoff - 10_000}")
-        pipe.zremrangebyscore(keys.runs(p, sid), "-inf", f"({runs_cutoff}")
+        pipe.zremrangebyscore(keys.raw_events(p, system_id), "-inf", f"({raw_cutoff - 10_000}")
+        pipe.zremrangebyscore(keys.runs(p, system_id), "-inf", f"({runs_cutoff}")
         removed += sum(int(n) for n in pipe.execute())
     for p in range(current.streams):
         if client.exists(keys.stream(p)):  # no stream yet: nothing to trim (and no group)

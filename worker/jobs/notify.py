@@ -44,16 +44,23 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
     made = 0
     s = context.settings()
     for raw in due:
-        sid = int(raw)
-        listed = [[c.channel_id, list(c.notify_on)] for c in every if c.system_id in (None, sid)]
+        system_id = int(raw)
+        listed = [
+            [c.channel_id, list(c.notify_on)] for c in every if c.system_id in (None, system_id)
+        ]
         min_interval_ms = s.notify_min_interval_s * 1000
         call = scripts.notify(
-            partition, sid, now_ms, min_interval_ms, DELIVERIES_KEPT, orjson.dumps(listed).decode()
+            partition,
+            system_id,
+            now_ms,
+            min_interval_ms,
+            DELIVERIES_KEPT,
+            orjson.dumps(listed).decode(),
         )
         reply = script(keys=call.keys, args=call.args)
         if int(reply[0]) == scripts.NotifyStatus.TOLD:
             for delivery_id in reply[1:]:
-                enqueue(partition, sid, text(delivery_id))
+                enqueue(partition, system_id, text(delivery_id))
                 made += 1
     return made
 
@@ -89,7 +96,7 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
     )
     again = 0
     for member in stale:
-        sid, delivery_id = keys.parse_undelivered_member(text(member))
+        system_id, delivery_id = keys.parse_undelivered_member(text(member))
         try:
             job = Job.fetch(job_id(delivery_id), connection=context.rq_connection())
             alive = job.get_status() not in (
@@ -101,7 +108,7 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
             alive = False
         if not alive:
             log.warning("delivery %s had no live job; enqueued again", delivery_id)
-            enqueue(partition, int(sid), delivery_id)
+            enqueue(partition, int(system_id), delivery_id)
             again += 1
     return again
 
@@ -158,10 +165,10 @@ def _system_name(client: SyncRedis, system_id: int) -> str:
 def _save(client: SyncRedis, partition: int, record: dict[str, object], status: str) -> str:
     record["status"] = status
     record["updated_ms"] = context.now_ms()
-    sid, delivery_id = int(record["system_id"]), str(record["delivery_id"])  # type: ignore[call-overload]
-    client.hset(keys.deliveries(partition, sid), delivery_id, orjson.dumps(record))
+    system_id, delivery_id = int(record["system_id"]), str(record["delivery_id"])  # type: ignore[call-overload]
+    client.hset(keys.deliveries(partition, system_id), delivery_id, orjson.dumps(record))
     if status in ("delivered", "failed"):
-        _finish(client, partition, sid, delivery_id)
+        _finish(client, partition, system_id, delivery_id)
     return status
 
 
