@@ -73,18 +73,24 @@ def aggregate(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]
         }
         if "bounded" in rows[0]:
             agg["bounded"] = [row["bounded"] for row in rows]
+        if "figures" in rows[0]:  # abuse rows (bench/abuse.py): their own figures and target
+            agg.update(template=rows[0]["template"], target=rows[0]["target"])
+            agg["met"] = [row["met"] for row in rows]
+            agg["figures"] = {
+                name: _stats([row["figures"][name] for row in rows]) for name in rows[0]["figures"]
+            }
         for measure in MEASURES + EXTRA:
             values = [row[measure] for row in rows if row.get(measure) is not None]
             if values:
-                agg[measure] = {
-                    "median": statistics.median(values),
-                    "min": min(values),
-                    "max": max(values),
-                }
+                agg[measure] = _stats(values)
         for count in COUNTS:
             agg[count] = sum(row.get(count, 0) for row in rows)
         out[scenario] = agg
     return out
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def _num(value: float) -> str:
@@ -102,10 +108,31 @@ def _cell(agg: dict[str, Any], measure: str) -> str:
     return f"{_num(stats['median'])} ({_num(stats['min'])}–{_num(stats['max'])})"
 
 
+def filled(template: str, figures: dict[str, Any]) -> str:
+    """`template` with each `{name}` replaced by its figure: one value, or over runs the median
+    (min–max); whole numbers below 100 without decimals."""
+
+    def one(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() and abs(value) < 100 else _num(value)
+
+    def cell(value: Any) -> str:
+        if not isinstance(value, dict):
+            return one(value)
+        if value["min"] == value["max"]:
+            return one(value["median"])
+        return f"{one(value['median'])} ({one(value['min'])}–{one(value['max'])})"
+
+    return template.format_map({name: cell(value) for name, value in figures.items()})
+
+
 def markdown(result: dict[str, Any]) -> str:
     cfg = result["config"]
+    summary = result["summary"]
+    table = {name: agg for name, agg in summary.items() if agg["kind"] != "abuse"}
     lines = [
         f"# LSO benchmark, {result['started_at']}",
+        "",
+        f"Command: `{result.get('command', 'python -m bench.run')}`",
         "",
         f"Machine: {machine_line(result['machine'])}",
         "",
@@ -114,20 +141,28 @@ def markdown(result: dict[str, Any]) -> str:
         f"each; wrk {cfg['threads']} thread(s), {cfg['duration_s']:g} s per figure "
         f"({cfg.get('e2e_s', 0):g} s per end-to-end figure), "
         f"{cfg['runs']} runs. Cells: median (min–max) over runs; counts are totals over runs.",
-        "",
-        "| Scenario | Conns | req/s | events/s | p50 ms | p99 ms | drain s | requests | non-2xx "
-        "| socket errors |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for agg in result["summary"].values():
+    if table:
+        lines += [
+            "",
+            "| Scenario | Conns | req/s | events/s | p50 ms | p99 ms | drain s | requests "
+            "| non-2xx | socket errors |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+    for agg in table.values():
         cells = [_cell(agg, m) for m in MEASURES]
         counts = [f"{agg[c]:,}" for c in COUNTS]
         conns = "" if agg["conns"] is None else str(agg["conns"])
         lines.append(f"| {agg['label']} | {conns} | " + " | ".join(cells + counts) + " |")
-    lines += ["", *derived(result["summary"])]
+    if table:
+        lines += ["", *derived(summary)]
     if "memory" in result:
         lines += ["", memory_line(result["memory"])]
-    lines += ["", "Accounting (per run, after the stream drained):", ""]
+    abuse = [agg for agg in summary.values() if agg["kind"] == "abuse"]
+    if abuse:
+        lines += ["", *abuse_table(abuse)]
+    if result["accounting"]:
+        lines += ["", "Accounting (per run, after the stream drained):", ""]
     for i, acc in enumerate(result["accounting"], 1):
         verdict = "OK" if acc["ok"] else "MISMATCH"
         lines.append(
@@ -147,6 +182,26 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "Problems seen:", ""]
         lines += [f"- {p}" for p in result["problems"]]
     return "\n".join(lines) + "\n"
+
+
+def abuse_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The abuse rows (bench/abuse.py): what was measured, the target, in how many runs met."""
+    lines = [
+        "Abuse (bench/abuse.py): a second `lso api` on the same store with auth on (each tenant "
+        "its own system and ingest key; probes without a key) and LSO_HTTP_HEADER_TIMEOUT_S=1, "
+        "workers stopped; the tenant's load and every abusive load are wrk or bench/floods.py "
+        "processes. Cells: median (min–max) over runs.",
+        "",
+        "| Case | Measured | Target | Met |",
+        "|---|---|---|---|",
+    ]
+    for agg in rows:
+        met = f"{sum(agg['met'])}/{len(agg['met'])} runs"
+        lines.append(
+            f"| {agg['label']} | {filled(agg['template'], agg['figures'])} | {agg['target']} "
+            f"| {met} |"
+        )
+    return lines
 
 
 def _median(summary: dict[str, dict[str, Any]], name: str, measure: str) -> float | None:

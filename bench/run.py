@@ -1,12 +1,14 @@
 """Benchmark ingest and health reads of a real LSO stack with wrk.
 
-    .venv/bin/python -m bench.run [--quick] [--runs 3] [--out bench/results]
+    .venv/bin/python -m bench.run [--quick] [--runs 3] [--out bench/results] [--only abuse]
 
 See bench/README.md for what is measured and how to read the results.
 """
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -16,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import memory, report, scenarios, wrk
+from bench import abuse, memory, report, scenarios, wrk
 from bench.logs import scan_logs
 from bench.scratch import scratch_store
 from bench.stack import Stack, StackError
@@ -39,6 +41,7 @@ class Options:
     drain_batches: int
     only: str
     out: Path
+    smoke: bool = False
 
 
 def event_batch(n: int, now: datetime) -> bytes:
@@ -145,8 +148,11 @@ class Bench:
         self.stack.drain(self.opts.drain_timeout_s)
         self.health(system_id, self.opts.connections, 1)
 
-    def one_run(self, index: int) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-        """All scenarios once, on fresh systems; returns (scenario rows, accounting)."""
+    def one_run(self, index: int) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+        """All scenarios once, on fresh systems; returns (scenario rows, accounting). The abuse
+        scenario checks its own systems' totals (its problems), so alone it has no accounting."""
+        if self.opts.only == "abuse":
+            return self.abuse(), None
         system_id = self.stack.register(f"bench-run-{index}")
         probe_id = self.stack.register(f"bench-probe-{index}")
         appended_before, _ = self.stack.counts()
@@ -172,7 +178,16 @@ class Bench:
         health = scenarios.health(self, scenarios.prefill_health(self.stack))
         self._print(health, list(health))
         rows.update(health)
+        rows.update(self.abuse())
         return rows, accounting
+
+    def abuse(self) -> dict[str, dict[str, Any]]:
+        rows = abuse.abuse(self, abuse.SMOKE if self.opts.smoke else abuse.FULL)
+        for r in rows.values():
+            verdict = "met" if r["met"] else "MISSED"
+            print(f"  {r['label']}\n    {report.filled(r['template'], r['figures'])}; "
+                  f"target {r['target']}: {verdict}", flush=True)  # fmt: skip
+        return rows
 
     @staticmethod
     def _print(rows: dict[str, dict[str, Any]], names: list[str]) -> None:
@@ -236,7 +251,9 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     p.add_argument("--e2e", type=float, help="seconds of each end-to-end figure (default 60)")
     p.add_argument("--drain-batches", type=int, default=2000, help="100-event batches to drain")
-    p.add_argument("--only", choices=["all", "e2e"], default="all", help="run only these scenarios")
+    p.add_argument(
+        "--only", choices=["all", "e2e", "abuse"], default="all", help="run only this scenario"
+    )
     p.add_argument("--runs", type=int, default=3, help="runs of every scenario (default 3)")
     p.add_argument("--out", default="bench/results", help="directory for the JSON and Markdown")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
@@ -258,6 +275,7 @@ def parse_args(argv: list[str] | None) -> Options:
         threads=args.threads,
         drain_timeout_s=args.drain_timeout,
         out=Path(args.out),
+        smoke=args.smoke,
     )
 
 
@@ -274,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC).replace(microsecond=0)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     logs_dir = opts.out / f"logs-{stamp}"
+    command = shlex.join([os.path.relpath(sys.executable), "-m", "bench.run",
+                          *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
     runs: list[dict[str, dict[str, Any]]] = []
     accounting: list[dict[str, Any]] = []
     try:
@@ -288,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"run {i + 1}/{opts.runs}", flush=True)
                 rows, acc = bench.one_run(i)
                 runs.append(rows)
-                accounting.append(acc)
+                if acc is not None:
+                    accounting.append(acc)
             machine = report.machine_info(stack.server_version(), wrk.version(wrk_path))
             store = stack.store_stats()
         with scratch_store() as (url, client):
@@ -308,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     result = {
         "started_at": started.isoformat().replace("+00:00", "Z"),
+        "command": command,
         "config": {
             "runs": opts.runs,
             "duration_s": opts.duration_s,
@@ -316,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": list(SIZES),
             "e2e_s": opts.e2e_s,
             "drain_batches": opts.drain_batches,
+            "only": opts.only,
         },
         "machine": machine,
         "summary": report.aggregate(runs),

@@ -121,6 +121,27 @@ class Stack:
                     raise StackError(f"{name} not listening after {timeout_s:.0f} s") from None
                 time.sleep(0.1)
 
+    def start_api(self, name: str, env: dict[str, str], timeout_s: float = 30.0) -> int:
+        """Start one more `lso api` on the same store, with `env` over the stack's settings (e.g.
+        auth on); returns its port once /readyz answers 200. `stop(name)` ends it."""
+        port = free_port()
+        argv = [*_lso_command(), "api", "--host", "127.0.0.1", "--port", str(port)]
+        self._spawn(name, argv, {**self.env, **env})
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.check_alive()
+            try:
+                if self.request("GET", "/readyz", timeout_s=1, port=port)[0] == 200:
+                    return port
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} not ready after {timeout_s:.0f} s; see {self.logs_dir}")
+            time.sleep(0.1)
+
+    def pid(self, name: str) -> int:
+        return self.procs[name].pid
+
     def close(self) -> None:
         for name in list(self.procs):
             self.exit_codes[name] = stop(self.procs.pop(name), name, STOP_GRACE_S)
@@ -154,13 +175,21 @@ class Stack:
     # -- HTTP ------------------------------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, body: Any = None, timeout_s: float = 10.0
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        timeout_s: float = 10.0,
+        *,
+        port: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        """One JSON request to the stack's API (or the one on `port`); (status, decoded body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout_s)
         try:
             payload = None if body is None else json.dumps(body).encode()
-            headers = {"Content-Type": "application/json"} if payload else {}
-            conn.request(method, path, body=payload, headers=headers)
+            sent = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, path, body=payload, headers={**sent, **(headers or {})})
             resp = conn.getresponse()
             raw = resp.read()
             return resp.status, json.loads(raw) if raw else None

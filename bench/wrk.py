@@ -24,6 +24,7 @@ class WrkResult:
     non2xx_sample: str
     socket_errors: dict[str, int]
     latency_ms: dict[str, float]
+    retry_after: int = 0  # non-2xx responses that carried Retry-After
 
     @property
     def requests_per_s(self) -> float:
@@ -47,6 +48,7 @@ class WrkResult:
             "non2xx": self.non2xx,
             "non2xx_codes": self.non2xx_codes,
             "non2xx_sample": self.non2xx_sample,
+            "retry_after": self.retry_after,
             "socket_errors": self.socket_errors,
             "latency_ms": self.latency_ms,
         }
@@ -77,33 +79,76 @@ def run(
     threads: int,
     timeout_s: float = 30.0,
     delay_ms: float = 0.0,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """One wrk run; the process is killed if this is interrupted (Ctrl-C, error)."""
-    argv = [
-        wrk,
-        f"--threads={min(threads, connections)}",
-        f"--connections={connections}",
-        f"--duration={max(1, round(duration_s))}s",
-        f"--timeout={round(timeout_s)}s",
-        f"--script={LUA_SCRIPT}",
-        url,
-        "--",
-        method,
-        str(body_file) if body_file else "-",
-        f"{delay_ms:.3f}",
-    ]
-    proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = proc.communicate(timeout=duration_s + timeout_s + 30)
-    finally:
-        stop(proc, "wrk", grace_s=2)
-    text = out.decode(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk exited with {proc.returncode}: {err.decode(errors='replace')}")
-    line = next((ln for ln in text.splitlines() if ln.startswith(_MARKER)), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no {_MARKER.strip()} line:\n{text}")
-    return _parse(json.loads(line[len(_MARKER) :]))
+    with Running(wrk, url, method=method, body_file=body_file, duration_s=duration_s,
+                 connections=connections, threads=threads, timeout_s=timeout_s,
+                 delay_ms=delay_ms, headers=headers) as running:  # fmt: skip
+        return running.result()
+
+
+class Running:
+    """A wrk run in the background (for loads that overlap): started on entering, `result()`
+    waits for its end; leaving the block kills it if it still runs. Arguments as for `run`;
+    `headers` are extra request headers."""
+
+    def __init__(
+        self,
+        wrk: str,
+        url: str,
+        *,
+        method: str,
+        body_file: Path | None,
+        duration_s: float,
+        connections: int,
+        threads: int,
+        timeout_s: float = 30.0,
+        delay_ms: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.argv = [
+            wrk,
+            f"--threads={min(threads, connections)}",
+            f"--connections={connections}",
+            f"--duration={max(1, round(duration_s))}s",
+            f"--timeout={round(timeout_s)}s",
+            f"--script={LUA_SCRIPT}",
+            url,
+            "--",
+            method,
+            str(body_file) if body_file else "-",
+            f"{delay_ms:.3f}",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
+        self._wait_s = duration_s + timeout_s + 30
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> "Running":
+        self._proc = spawn(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            stop(self._proc, "wrk", grace_s=2)
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
+    def result(self) -> WrkResult:
+        assert self._proc is not None, "not started"
+        out, err = self._proc.communicate(timeout=self._wait_s)
+        text = out.decode(errors="replace")
+        if self._proc.returncode != 0:
+            raise RuntimeError(
+                f"wrk exited with {self._proc.returncode}: {err.decode(errors='replace')}"
+            )
+        line = next((ln for ln in text.splitlines() if ln.startswith(_MARKER)), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no {_MARKER.strip()} line:\n{text}")
+        return _parse(json.loads(line[len(_MARKER) :]))
 
 
 def _parse(raw: dict[str, Any]) -> WrkResult:
@@ -116,4 +161,5 @@ def _parse(raw: dict[str, Any]) -> WrkResult:
         non2xx_sample=raw["non2xx_sample"],
         socket_errors=raw["errors"],
         latency_ms=lat,
+        retry_after=raw.get("retry_after", 0),
     )

@@ -35,5 +35,15 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert {"drain_1w", "drain_2w", "drain_4w"} <= summary.keys()
     assert sum(1 for name in summary if name.startswith("health ")) == 2 * 3 * 2 + 1
     assert all(acc["ok"] for acc in result["accounting"]), result["accounting"]
+    abuse = {name: agg for name, agg in summary.items() if agg["kind"] == "abuse"}
+    assert abuse.keys() == {
+        "abuse_amplification", "abuse_pool", "abuse_probe_flood", "abuse_slow_clients"
+    }  # fmt: skip
+    for name in ("abuse_amplification", "abuse_probe_flood", "abuse_slow_clients"):
+        assert abuse[name]["figures"]["alone_events_s"]["median"] > 0, name
+    assert result["runs"][0]["abuse_amplification"]["rejected"]["status"] == 422
+    assert abuse["abuse_pool"]["figures"]["pct_202"]["median"] > 0
+    assert abuse["abuse_slow_clients"]["figures"]["cut"]["median"] > 0, "slow clients were cut"
+    assert not [p for p in result["problems"] if p.startswith("abuse")], result["problems"]
     assert result["machine"]["nproc"] >= 1
     assert (tmp_path / report.name.replace(".json", ".md")).read_text().startswith("# LSO bench")
