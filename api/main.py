@@ -33,6 +33,7 @@ from api.routes import (
 )
 from shared.ingest.accept import Ingest
 from shared.ingest.append import StreamAppender
+from shared.ingest.rejections import RejectionBudget
 from shared.ingest.validate import BatchValidator
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
@@ -133,7 +134,8 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     # The ingest call goes through a client that never resends it (shared/ingest/outcome.py).
     state.ingest_client = async_client(settings, resend=False)
     appender = StreamAppender(state.ingest_client, settings, partitions)
-    state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender)
+    rejections = RejectionBudget(settings.rejected_cpu_ms_per_s)
+    state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender, rejections)
     state.health_reader = HealthReader(client, settings, partitions)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)

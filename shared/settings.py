@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     max_future_skew_s: int = Field(
         300, ge=0, description="How far in the future an event `ts` may lie."
     )
+    rejected_cpu_ms_per_s: float = Field(
+        50.0,
+        gt=0,
+        description="CPU one system's rejected batches may cost an API process per second; past "
+        "it, the system's next requests wait for their turn before their body is read.",
+    )
     max_event_age_s: int = Field(
         86_400,
         ge=60,

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from shared.errors import InvalidInput, Overloaded, RateLimited, StoreTooSlow
 from shared.ingest.append import StreamAppender
+from shared.ingest.rejections import RejectionBudget
 from shared.ingest.validate import BatchValidator
 from shared.model.codec import encode_batch
 from shared.services.backlog import Backlog, Readiness
@@ -25,11 +26,13 @@ class Ingest:
         readiness: Readiness,
         validator: BatchValidator,
         appender: StreamAppender,
+        rejections: RejectionBudget,
     ) -> None:
         self.registry = registry
         self.readiness = readiness
         self.validator = validator
         self.appender = appender
+        self.rejections = rejections
         # system id -> (monotonic time until which it is over its rate limit, that limit): refused
         # before its body is read or validated, so a client over its quota costs this process
         # almost nothing. A changed limit ends it at once.
@@ -56,14 +59,18 @@ class Ingest:
         backlog = await self.readiness.backlog()  # cached: sheds before reading the body
         if not backlog.ok:
             raise _overloaded(backlog.events, backlog)
+        held = await self.rejections.admit(system_id)
         body = await read_body()
+        started = time.perf_counter()
         try:
             rows = self.validator.validate(system_id, body, now)
         except InvalidInput as rejected:
+            self.rejections.settle(system_id, held, time.perf_counter() - started)
             if rate_per_s > 0:  # a rejected batch counts against the limit like an accepted one
                 wait_s = await self.appender.charge(system_id, rejected.events or 1, rate_per_s)
                 self._note_limited(system_id, wait_s, rate_per_s)
             raise
+        self.rejections.settle(system_id, held, None)
         entry = encode_batch(system_id, rows, idempotency_key)
         accepted = len(rows)
         # Parsed objects must not live across the await: with many requests in flight they would
