@@ -21,7 +21,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 _SLOW_HEAD = b"POST /systems/1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 _BIG_HEAD = b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
@@ -71,30 +71,18 @@ class Flood:
         return True
 
     async def slow(self, interval_s: float, pause_s: float) -> None:
-        while self._left() > 0:
-            opened = await self._open(pause_s)
-            if opened is None:
-                continue
-            reader, writer = opened
-            answered = asyncio.ensure_future(self._answer(reader))
-            try:
-                for byte in _slow_bytes():
-                    if answered.done() or self._left() <= 0:
-                        break
-                    writer.write(byte)
-                    self.counts["bytes"] += 1
-                    await asyncio.sleep(interval_s)
-            except OSError:
-                pass
-            await self._close(writer, answered, pause_s)
+        async def feed(writer: asyncio.StreamWriter, answered: "asyncio.Future[bool]") -> None:
+            for byte in _slow_bytes():
+                if answered.done() or self._left() <= 0:
+                    break
+                writer.write(byte)
+                self.counts["bytes"] += 1
+                await asyncio.sleep(interval_s)
+
+        await self._connections(feed, pause_s)
 
     async def big(self, size: int, pause_s: float) -> None:
-        while self._left() > 0:
-            opened = await self._open(pause_s)
-            if opened is None:
-                continue
-            reader, writer = opened
-            answered = asyncio.ensure_future(self._answer(reader))
+        async def feed(writer: asyncio.StreamWriter, answered: "asyncio.Future[bool]") -> None:
             sent = 0
             try:
                 writer.write(_BIG_HEAD)
@@ -104,9 +92,25 @@ class Flood:
                     sent += min(_CHUNK, size - sent)
                 # Unfinished: hold the connection until the server gives up on it.
                 await asyncio.wait({answered}, timeout=max(self._left(), 0.01))
-            except (OSError, TimeoutError):
-                pass
-            self.counts["bytes"] += sent
+            finally:
+                self.counts["bytes"] += sent
+
+        await self._connections(feed, pause_s)
+
+    async def _connections(
+        self,
+        feed: "Callable[[asyncio.StreamWriter, asyncio.Future[bool]], Awaitable[None]]",
+        pause_s: float,
+    ) -> None:
+        """Open a connection, `feed` it until it is answered or time is up, again and again."""
+        while self._left() > 0:
+            opened = await self._open(pause_s)
+            if opened is None:
+                continue
+            reader, writer = opened
+            answered = asyncio.ensure_future(self._answer(reader))
+            with contextlib.suppress(OSError, TimeoutError):
+                await feed(writer, answered)
             await self._close(writer, answered, pause_s)
 
     async def _close(

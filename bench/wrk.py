@@ -68,30 +68,16 @@ def version(wrk: str) -> str:
     return first[0].split(" [")[0] if first else "unknown"
 
 
-def run(
-    wrk: str,
-    url: str,
-    *,
-    method: str,
-    body_file: Path | None,
-    duration_s: float,
-    connections: int,
-    threads: int,
-    timeout_s: float = 30.0,
-    delay_ms: float = 0.0,
-    headers: dict[str, str] | None = None,
-) -> WrkResult:
-    """One wrk run; the process is killed if this is interrupted (Ctrl-C, error)."""
-    with Running(wrk, url, method=method, body_file=body_file, duration_s=duration_s,
-                 connections=connections, threads=threads, timeout_s=timeout_s,
-                 delay_ms=delay_ms, headers=headers) as running:  # fmt: skip
+def run(wrk: str, url: str, **options: Any) -> WrkResult:
+    """One wrk run (options as for `Running`); the process is killed if this is interrupted."""
+    with Running(wrk, url, **options) as running:
         return running.result()
 
 
 class Running:
     """A wrk run in the background (for loads that overlap): started on entering, `result()`
-    waits for its end; leaving the block kills it if it still runs. Arguments as for `run`;
-    `headers` are extra request headers."""
+    waits for its end; leaving the block kills it if it still runs. `headers` are extra request
+    headers."""
 
     def __init__(
         self,
