@@ -114,11 +114,7 @@ def test_a_flapping_system_is_told_at_most_once_per_interval_and_only_if_still_c
 ) -> None:
     sid, _ = make_system("webhook")
     p = partition(client, sid)
-    transition = client.register_script(scripts.source(scripts.TRANSITION))
-
-    def change(verdict: str, at_ms: int) -> None:
-        keys_ = [keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)]
-        assert transition(keys=keys_, args=[verdict, "test", at_ms, sid, 100])[0] == 1
+    change = _changer(client, p, sid)
 
     interval_ms = 60_000
     settings = job_api.app.state.settings  # type: ignore[attr-defined]
@@ -159,11 +155,7 @@ def test_only_a_change_some_channel_is_told_about_starts_the_flapping_interval(
     not hold back the first real outage (it was told 86 s late); a held one is listed as held."""
     sid, _ = make_system("webhook")  # notify_on: DEGRADED, UNHEALTHY
     p = partition(client, sid)
-    transition = client.register_script(scripts.source(scripts.TRANSITION))
-
-    def change(verdict: str, at_ms: int) -> None:
-        keys_ = [keys.verdict(p, sid), keys.transitions(p, sid), keys.outbox(p)]
-        assert transition(keys=keys_, args=[verdict, "test", at_ms, sid, 100])[0] == 1
+    change = _changer(client, p, sid)
 
     settings = job_api.app.state.settings  # type: ignore[attr-defined]
     context.configure(settings.model_copy(update={"notify_min_interval_s": 60}), clock=clock)
@@ -183,3 +175,14 @@ def test_only_a_change_some_channel_is_told_about_starts_the_flapping_interval(
     assert listed[1]["to"] == "UNHEALTHY" and listed[1]["status"] != "held"
     run_jobs()
     assert [r.json()["to"] for r in receiver.requests] == ["UNHEALTHY"]
+
+
+def _changer(client: redis.Redis, p: int, sid: int) -> Callable[[str, int], None]:
+    """`change(verdict, at_ms)`: record a verdict change of the system, as the evaluator would."""
+    transition = client.register_script(scripts.source(scripts.TRANSITION))
+
+    def change(verdict: str, at_ms: int) -> None:
+        call = scripts.transition(p, sid, verdict, "test", at_ms, 100)
+        assert transition(keys=call.keys, args=call.args)[0] == 1
+
+    return change
