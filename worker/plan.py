@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from shared.model.codec import RAW_CHUNK_MS, Batch, Row
+from shared.model.events import NOTE, RUN_END, RUN_MARKERS, UNCOUNTED_TYPES
 from shared.model.sketch import bucket_of
 from shared.model.time_slots import (
     COUNT_FIELD,
@@ -106,14 +107,19 @@ class _Run:
     stages: dict[str, int] = field(default_factory=dict)
 
     def add(self, event: Row) -> None:
-        self.events += 1
-        self.errors += event.error
+        marker = event.event_type in RUN_MARKERS
+        if not marker:  # a marker bounds the run and names its state; it is not one of its events
+            self.events += 1
+            self.errors += event.error
+            if event.stage:
+                self.stages[event.stage] = self.stages.get(event.stage, 0) + 1
         self.first_ms = min(self.first_ms, event.ts_ms)
-        if event.ts_ms >= self.last_ms:
+        # On a tie the run's end stays its end (apply.lua keeps the same rule across calls).
+        if event.ts_ms > self.last_ms or (
+            event.ts_ms == self.last_ms and self.last_type != RUN_END
+        ):
             self.last_ms, self.last_error = event.ts_ms, event.error
             self.last_type = event.event_type
-        if event.stage:
-            self.stages[event.stage] = self.stages.get(event.stage, 0) + 1
 
 
 @dataclass
@@ -127,15 +133,29 @@ class _Contribution:
     errors: dict[tuple[int, str], int] = field(default_factory=dict)  # second, stage
     runs: dict[str, _Run] = field(default_factory=dict)
 
-    def add(self, entry_id: str, events: list[Row], first_index: int = 0) -> None:
-        """Count `events` (of stream entry `entry_id`, the first at `first_index`) in."""
+    def add(
+        self, entry_id: str, events: list[Row], first_index: int = 0, uncounted: bool = False
+    ) -> None:
+        """Count `events` (of stream entry `entry_id`, the first at `first_index`) in; with
+        `uncounted`, some of them are run markers or notes, which only runs take in."""
+        self._add_runs(events)
+        counted = events
+        if uncounted:
+            counted = [e for e in events if e.event_type not in UNCOUNTED_TYPES]
+            if not counted:
+                return
         # The worker's hot loop: comprehensions and Counter's C counting, no per-event calls.
         bucket = _bucket
-        cells = Counter([(e.ts_ms // 1000, bucket(e.latency_ms), e.stage or "") for e in events])
+        cells = Counter([(e.ts_ms // 1000, bucket(e.latency_ms), e.stage or "") for e in counted])
         for cell, n in cells.items():
             self.counts[cell] = self.counts.get(cell, 0) + n
-        self.newest_ms = max(self.newest_ms, max(e.ts_ms for e in events))
-        failed = [(e.ts_ms, i) for i, e in enumerate(events) if e.error]
+        self.newest_ms = max(self.newest_ms, max(e.ts_ms for e in counted))
+        # Positions in `events`, so that the newest error's ref names its place in the entry.
+        failed = [
+            (e.ts_ms, i)
+            for i, e in enumerate(events)
+            if e.error and not (uncounted and e.event_type in UNCOUNTED_TYPES)
+        ]
         if failed:
             error_cells = Counter([(ts // 1000, events[i].stage or "") for ts, i in failed])
             for error_cell, n in error_cells.items():
@@ -144,8 +164,10 @@ class _Contribution:
             if ts_ms >= self.newest_error_ms:
                 ref = f"{entry_id}/{first_index + i}"
                 self.newest_error_ms, self.newest_error = ts_ms, raw_member(ref, events[i])
+
+    def _add_runs(self, events: list[Row]) -> None:
         for event in events:
-            if event.run_id is not None:
+            if event.run_id is not None and event.event_type != NOTE:
                 run = self.runs.get(event.run_id)
                 if run is None:
                     run = self.runs[event.run_id] = _Run()
@@ -212,11 +234,11 @@ def plan_apply(
                 one = _Contribution(
                     guard=kl.position(keys.dedupe(partition, system_id, event.event_id))
                 )
-                one.add(entry_id, [event], index)
+                one.add(entry_id, [event], index, event.event_type in UNCOUNTED_TYPES)
                 one.members += raw_batches(f"{entry_id}/{index}", [event], None)
                 guarded.append(one)
         if plain_rows:
-            plain.add(entry_id, plain_rows)
+            plain.add(entry_id, plain_rows, uncounted=batch.uncounted != 0)
         verbatim = batch.rows_json if len(plain_rows) == len(batch.events) else None
         plain.members += raw_batches(entry_id, plain_rows, verbatim, batch.ts_range_ms)
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from shared.model.events import UNCOUNTED_TYPES
 from shared.store.keys import BatchEntry as F
 
 FORMAT_VERSION = b"1"
@@ -67,6 +68,7 @@ class Batch:
     # Known when decoded (the worker's planning uses them to skip passes over the events):
     ts_range_ms: tuple[int, int] | None = None  # (oldest, newest) event ts
     with_ids: int | None = None  # events carrying an event_id
+    uncounted: int | None = None  # run markers and notes (UNCOUNTED_TYPES)
 
 
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
@@ -80,7 +82,7 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         # the API would not have written makes the entry poison rather than a bad raw event.
         events: list[Row] = []
         append = events.append
-        oldest, newest, with_ids = 2**63, -(2**63), 0
+        oldest, newest, with_ids, uncounted = 2**63, -(2**63), 0, 0
         for r in rows:
             ts, err, latency, kind, stage, run, eid, payload = r  # not 8 values: ValueError
             if not (
@@ -104,6 +106,8 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
                 newest = ts
             if eid is not None:
                 with_ids += 1
+            if kind in UNCOUNTED_TYPES:
+                uncounted += 1
         if len(events) != int(fields[F.EVENTS]):
             raise UndecodableEntry("event count does not match the `n` field")
         key = fields.get(F.IDEMPOTENCY_KEY)
@@ -112,4 +116,6 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         raise
     except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(system_id, events, idempotency_key, fields[F.ROWS], (oldest, newest), with_ids)
+    return Batch(
+        system_id, events, idempotency_key, fields[F.ROWS], (oldest, newest), with_ids, uncounted
+    )

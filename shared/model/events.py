@@ -17,6 +17,16 @@ from pydantic import (
 )
 
 MAX_LATENCY_MS = 1e10
+
+# Event types with a meaning of their own. The run markers open and close a run (its summary in
+# GET /systems/{id}/runs) and a note only joins the raw events; none of them is counted in the
+# health figures (counts, error rate, latency, last event), so a run reported as stages plus an
+# end is counted once, by its stages (docs/health.md, "Runs").
+RUN_START = "run_start"
+RUN_END = "run_end"
+NOTE = "note"
+RUN_MARKERS = frozenset({RUN_START, RUN_END})
+UNCOUNTED_TYPES = frozenset({RUN_START, RUN_END, NOTE})
 # Deepest nesting of a payload's objects and arrays (a payload itself is depth 1). Deeper JSON is
 # refused with a 422: the store's encoder stops near 255 levels, and no telemetry needs 64.
 MAX_PAYLOAD_DEPTH = 64

@@ -1,12 +1,14 @@
 """Runs: events sharing a `run_id`, summarised by the worker (shared/store/lua/apply.lua).
 
-A run has finished when its newest event has type `run_end`, or when it has been quiet for the
-policy's `run_idle_seconds`; it then `failed` if its newest event is an error, else `succeeded`.
+A run has finished when its newest event has type `run_end` (a run marker: shared/model/events.py),
+or when it has been quiet for the policy's `run_idle_seconds`; it then `failed` if its newest event
+is an error, else `succeeded`. Its counts and stages are those of its counted events only.
 """
 
 from datetime import UTC, datetime
 from typing import Literal
 
+from shared.model.events import RUN_END
 from shared.model.policy import EffectivePolicy
 from shared.model.runs import Run
 from shared.settings import Settings
@@ -15,7 +17,6 @@ from shared.store.client import AsyncRedis, text
 from shared.store.keys import RunSummary as R
 from shared.store.partitions import Partitions
 
-END_EVENT_TYPE = "run_end"
 Flag = Literal["too_long", "too_fast"]
 
 
@@ -47,7 +48,7 @@ class Runs:
 def summarise(run_id: str, h: dict[str, str], policy: EffectivePolicy, now_s: float) -> Run:
     first_s, last_s = int(h[R.FIRST_MS]) / 1000, int(h[R.LAST_MS]) / 1000
     duration = max(0.0, last_s - first_s)
-    finished = h.get(R.LAST_TYPE) == END_EVENT_TYPE or now_s - last_s >= policy.run_idle_seconds
+    finished = h.get(R.LAST_TYPE) == RUN_END or now_s - last_s >= policy.run_idle_seconds
     outcome: Literal["running", "succeeded", "failed"] = "running"
     if finished:
         outcome = "failed" if h.get(R.LAST_ERROR) == "1" else "succeeded"

@@ -123,7 +123,8 @@ if newest_error > 0 and raise(KEYS[3], 'last_error_ts', newest_error) then
   redis.call('HSET', KEYS[3], 'last_error', newest_error_member)
 end
 
--- Run summaries: counts add up; first/last only move outwards; the newest event names the state.
+-- Run summaries: counts add up; first/last only move outwards; the newest event names the state
+-- (run markers, shared/model/events.py, arrive with zero counts: they only bound and name it).
 for _, run in ipairs(runs) do
   local key = KEYS[run[1]]
   redis.call('HINCRBY', key, 'events', run[3])
@@ -133,7 +134,10 @@ for _, run in ipairs(runs) do
     redis.call('HSET', key, 'first_ms', run[5])
   end
   local last = tonumber(run[6])
-  if last >= tonumber(redis.call('HGET', key, 'last_ms') or '0') then
+  local stored = redis.call('HMGET', key, 'last_ms', 'last_type')
+  local stored_last = tonumber(stored[1] or '0')
+  -- On a tie the run's end stays its end, whichever of the two events was applied first.
+  if last > stored_last or (last == stored_last and stored[2] ~= 'run_end') then
     redis.call('HSET', key, 'last_ms', run[6], 'last_error', run[7], 'last_type', run[8])
   end
   local stages = run[9]
