@@ -32,9 +32,14 @@ class Principal:
     kind: Kind
     systems: frozenset[int]
     key_id: str
+    namespace: str | None = None  # namespace keys: the systems named "<namespace>/…"
 
     def sees(self, system_id: int) -> bool:
         return self.kind == "admin" or system_id in self.systems
+
+    def owns_name(self, name: str) -> bool:
+        """A namespace key's systems are known by name, not by id."""
+        return self.namespace is not None and name.startswith(self.namespace + "/")
 
 
 ANONYMOUS_ADMIN = Principal("admin", frozenset(), "auth-off")
@@ -57,17 +62,24 @@ class Authenticator:
         token = _token(request)
         if token is None:
             return None
+        found = await self.check(token, request.client.host if request.client else "unknown")
+        if found is None:
+            raise HTTPException(401, "invalid or revoked API key", headers=CHALLENGE)
+        return found
+
+    async def check(self, token: str, address: str) -> Principal | None:
+        """The live key of `token`, or None (a failure counted against `address`; 429 once that
+        address has failed too often)."""
         # A valid key is never refused by the throttle: with 256-bit keys nobody guesses one, so
         # the throttle is against floods of bad keys, and must not let them lock out good ones.
         found = await self._lookup(token)
         if found is not None:
             return found
-        address = request.client.host if request.client else "unknown"
         blocked_until = self._blocked.get(address, 0.0)
         if blocked_until > time.monotonic():
             raise _too_many(blocked_until - time.monotonic())
         await self._count_failure(address)
-        raise HTTPException(401, "invalid or revoked API key", headers=CHALLENGE)
+        return None
 
     async def _lookup(self, token: str) -> Principal | None:
         digest = token_hash(token)
@@ -78,8 +90,10 @@ class Authenticator:
         if cached and cached[0] > now:
             return cached[1]
         record = await self.store.lookup(token)
-        found = None if record is None else Principal(record.kind, frozenset(record.systems),
-                                                      record.key_id)  # fmt: skip
+        found = None
+        if record is not None:
+            found = Principal(record.kind, frozenset(record.systems), record.key_id,
+                              record.namespace)  # fmt: skip
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now + CACHE_S, found)
@@ -129,22 +143,28 @@ async def _principal(request: Request) -> Principal | None:
 CallerDep = Annotated[Principal | None, Depends(_principal)]
 
 
-def _known(caller: Principal | None) -> Principal:
+def known(caller: Principal | None) -> Principal:
+    """Any caller with a key (401 without one)."""
     if caller is None:
         raise HTTPException(401, "an API key is required", headers=CHALLENGE)
     return caller
 
 
 def admin(caller: Principal | None) -> Principal:
-    p = _known(caller)
+    p = known(caller)
     if p.kind != "admin":
         raise HTTPException(403, "this needs an admin key")
     return p
 
 
-def ingest(caller: Principal | None, system_id: int) -> Principal:
-    """May send events to the system: admin, or an ingest key of that system."""
-    p = _known(caller)
+def ingest(caller: Principal | None, system_id: int, name: str | None = None) -> Principal:
+    """May send events to the system: admin, an ingest key of that system, or a namespace key
+    when the system's `name` is in its namespace (callers look the name up for those only)."""
+    p = known(caller)
+    if p.kind == "namespace":
+        if name is None or not p.owns_name(name):
+            raise HTTPException(404, f"system {system_id} not found")
+        return p
     if not p.sees(system_id):
         raise HTTPException(404, f"system {system_id} not found")
     if p.kind not in ("admin", "ingest"):
@@ -154,7 +174,7 @@ def ingest(caller: Principal | None, system_id: int) -> Principal:
 
 def read(caller: Principal | None, system_id: int) -> Principal:
     """May read the system: admin, or a read key scoped to it."""
-    p = _known(caller)
+    p = known(caller)
     if not p.sees(system_id):
         raise HTTPException(404, f"system {system_id} not found")
     if p.kind not in ("admin", "read"):
@@ -164,11 +184,11 @@ def read(caller: Principal | None, system_id: int) -> Principal:
 
 def readers_only(caller: Principal | None) -> Principal:
     """Listings: admin and read keys (which then see their own systems only)."""
-    p = _known(caller)
-    if p.kind == "ingest":
-        raise HTTPException(403, "an ingest key may only send events")
+    p = known(caller)
+    if p.kind not in ("admin", "read"):
+        raise HTTPException(403, f"a {p.kind} key may not list systems")
     return p
 
 
 def any_key(caller: Principal | None) -> Principal:
-    return _known(caller)
+    return known(caller)

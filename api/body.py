@@ -23,6 +23,13 @@ async def read_json_body(request: Request, max_bytes: int) -> bytes:
     content_type = request.headers.get("content-type")
     if content_type is not None and not _is_json(content_type):
         raise HTTPException(415, f"content type must be application/json, not {content_type!r}")
+    return await read_body(request, max_bytes)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The (decompressed) body of any content type; 413 past `max_bytes` (on the wire or
+    decompressed), 415 for an encoding other than gzip, 400 for broken gzip or a client that left
+    before sending it all."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise HTTPException(415, f"unsupported content encoding {encoding!r} (use gzip)")

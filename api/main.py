@@ -25,6 +25,7 @@ from api.routes import (
     health,
     keys,
     notifications,
+    otlp,
     policies,
     probes,
     rate_limits,
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications,
+        channels, notifications, otlp,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

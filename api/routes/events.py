@@ -82,7 +82,10 @@ async def accept(
     idempotency_key: str | None,
 ) -> Response:
     """The whole of an ingest request after routing (the ingest fast path calls it too)."""
-    auth.ingest(caller, system_id)
+    name = None
+    if caller is not None and caller.kind == "namespace":  # its systems are known by name
+        name = (await ingest.registry.require(system_id)).system.name
+    auth.ingest(caller, system_id, name)
 
     def read_body() -> Awaitable[bytes]:
         return read_json_body(request, settings.max_body_bytes)

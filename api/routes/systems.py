@@ -1,6 +1,9 @@
 """Systems: register, list, read and delete (shared/services/lifecycle.py)."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from api import auth
@@ -21,15 +24,24 @@ router = APIRouter(prefix="/systems", tags=["systems"])
     responses={200: {"model": System, "description": "Already registered under that name"}},
 )
 async def create_system(
-    body: SystemCreate, _: AdminCaller, lifecycle: LifecycleDep, settings: SettingsDep
+    body: SystemCreate, caller: CallerDep, lifecycle: LifecycleDep, settings: SettingsDep
 ) -> JSONResponse:
-    """Register a system. Idempotent by name: the same name again returns the existing system
-    (a `policy` in the body is set in both cases)."""
+    """Register a system (admin, or a namespace key for a name `<namespace>/…`, without a
+    policy). Idempotent by name: the same name again returns the existing system (a `policy` in
+    the body is set in both cases)."""
+    p = auth.known(caller)
+    if p.kind == "namespace":
+        if not p.owns_name(body.name):
+            raise HTTPException(403, f"this key may only create systems named '{p.namespace}/...'")
+        if body.policy is not None:
+            raise HTTPException(403, "a namespace key may not set a policy")
+    else:
+        auth.admin(p)
     if body.policy is not None:
         resolve_new(body.policy, settings)  # 422 before anything is stored
     registered = await lifecycle.register(body.name, body.description, body.policy)
     system = registered.system
-    if registered.first_key is None:
+    if not registered.created or registered.first_key is None:
         return JSONResponse(system.model_dump(mode="json"), status_code=200)
     token, record = registered.first_key
     answer = SystemCreated(
@@ -43,6 +55,25 @@ async def read_systems(caller: CallerDep, registry: RegistryDep) -> SystemList:
     """The systems the caller may read, by id."""
     reader = auth.readers_only(caller)
     return SystemList(systems=[s for s in await registry.list() if reader.sees(s.system_id)])
+
+
+@router.get(
+    "/by-name/{name:path}",
+    response_model=System,
+    responses={404: {"description": "No system of that name that this key may use"}},
+)
+async def read_system_by_name(
+    name: Annotated[str, PathParam(max_length=128)], caller: CallerDep, registry: RegistryDep
+) -> System:
+    """The system of that name, for any key that may send events to it or read it (how clients
+    that know systems by name, like the SDK, find the id). Creates nothing: `POST /systems`."""
+    p = auth.known(caller)
+    system_id = await registry.id_of(name)
+    system = None if system_id is None else await registry.get(system_id)
+    may = system is not None and (p.owns_name(system.name) or p.sees(system.system_id))
+    if system is None or not may or p.kind == "ping":
+        raise HTTPException(404, f"system {name!r} not found")
+    return system
 
 
 @router.get("/{system_id}", response_model=System, responses={404: {"description": "Unknown"}})

@@ -1,17 +1,20 @@
 """Bodies of the key routes, and the answer to a registration (with its first key)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.systems import System
+from shared.model.systems import NAME_PATTERN
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["ingest", "read"]
+    kind: Literal["ingest", "read", "ping"] = Field(
+        description="ingest: send events; read: read; ping: the ping URLs (/ping/{token}) only"
+    )
     name: str | None = Field(None, max_length=128)
     systems: list[int] | None = Field(
         None,
@@ -21,9 +24,20 @@ class KeyCreate(BaseModel):
     )
 
 
+class NamespaceKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["namespace"]
+    namespace: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)] = Field(
+        description="The key may create, and send events to, systems named `<namespace>/…`"
+    )
+    name: str | None = Field(None, max_length=128)
+
+
 class KeyInfo(BaseModel):
     key_id: str
-    kind: Literal["admin", "ingest", "read"]
+    kind: Literal["admin", "ingest", "read", "ping", "namespace"]
+    namespace: str | None = None
     systems: list[int]
     prefix: str = Field(description="The token's first characters, to tell keys apart")
     name: str | None

@@ -15,7 +15,10 @@ from pydantic import BaseModel
 from shared.store import keys
 from shared.store.client import AsyncRedis, SyncRedis
 
-Kind = Literal["admin", "ingest", "read"]
+# admin: everything; ingest / read: send to / read the systems listed; ping: the ping URLs of one
+# system (the token travels in the path); namespace: create and send to systems named
+# "<namespace>/…" (the OpenLineage and OTLP adapters create systems by name).
+Kind = Literal["admin", "ingest", "read", "ping", "namespace"]
 PREFIX_CHARS = 12
 
 
@@ -27,14 +30,17 @@ class KeyRecord(BaseModel):
     name: str | None
     created_at: datetime
     revoked_at: datetime | None = None
+    namespace: str | None = None  # namespace keys only
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_key(kind: Kind, systems: list[int], name: str | None) -> tuple[str, KeyRecord]:
-    """A fresh token and its record (to be stored with `store_commands`)."""
+def new_key(
+    kind: Kind, systems: list[int], name: str | None, namespace: str | None = None
+) -> tuple[str, KeyRecord]:
+    """A fresh token and its record."""
     token = f"lso_{kind[0]}_{secrets.token_urlsafe(32)}"
     record = KeyRecord(
         key_id=secrets.token_hex(8),
@@ -43,6 +49,7 @@ def new_key(kind: Kind, systems: list[int], name: str | None) -> tuple[str, KeyR
         prefix=token[:PREFIX_CHARS],
         name=name,
         created_at=datetime.now(UTC),
+        namespace=namespace,
     )
     return token, record
 
@@ -62,9 +69,9 @@ class KeyStore:
         self._client = client
 
     async def create(
-        self, kind: Kind, systems: list[int], name: str | None
+        self, kind: Kind, systems: list[int], name: str | None, namespace: str | None = None
     ) -> tuple[str, KeyRecord]:
-        token, record = new_key(kind, systems, name)
+        token, record = new_key(kind, systems, name, namespace)
         pipe = self._client.pipeline(transaction=True)
         pipe.hset(keys.API_KEYS, record.key_id, record.model_dump_json())
         pipe.hset(keys.API_KEY_HASHES, token_hash(token), record.key_id)
@@ -82,18 +89,22 @@ class KeyStore:
         record = KeyRecord.model_validate_json(doc)
         return None if record.revoked_at is not None else record
 
-    async def for_system(self, system_id: int) -> list[KeyRecord]:
+    async def all(self) -> list[KeyRecord]:
         docs = await self._client.hvals(keys.API_KEYS)
         records = [KeyRecord.model_validate_json(d) for d in docs]
-        return sorted((r for r in records if system_id in r.systems), key=lambda r: r.created_at)
+        return sorted(records, key=lambda r: r.created_at)
 
-    async def revoke(self, system_id: int, key_id: str) -> bool:
-        """Revoke a key scoped to the system; False when there is no such key."""
+    async def for_system(self, system_id: int) -> list[KeyRecord]:
+        return [r for r in await self.all() if system_id in r.systems]
+
+    async def revoke(self, system_id: int | None, key_id: str) -> bool:
+        """Revoke a key (scoped to the system, when one is given); False when there is no such
+        key."""
         doc = await self._client.hget(keys.API_KEYS, key_id)
         if doc is None:
             return False
         record = KeyRecord.model_validate_json(doc)
-        if system_id not in record.systems:
+        if system_id is not None and system_id not in record.systems:
             return False
         if record.revoked_at is None:
             record.revoked_at = datetime.now(UTC)

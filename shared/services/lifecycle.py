@@ -15,7 +15,8 @@ from shared.services.registry import Registry
 @dataclass(frozen=True)
 class Registered:
     system: System
-    first_key: tuple[str, KeyRecord] | None  # (token, record); None: the name existed already
+    created: bool  # False: the name existed already
+    first_key: tuple[str, KeyRecord] | None  # (token, record) of a new system's first key
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,22 @@ class Lifecycle:
         self._jobs = jobs
 
     async def register(
-        self, name: str, description: str | None, policy: Policy | None
+        self,
+        name: str,
+        description: str | None,
+        policy: Policy | None,
+        first_key: bool = True,
     ) -> Registered:
         """Register a system, idempotently by name (`policy`, already validated, is set in both
-        cases); a new system gets its first ingest key."""
+        cases); a new system gets its first ingest key unless `first_key` is False (systems that
+        an adapter creates on first report: their reporter holds a key already)."""
         created, system = await self._registry.register(name, description)
         if policy is not None:
             await self._registry.set_policy(system.system_id, policy)
-        if not created:
-            return Registered(system, None)
-        first_key = await self._keys.create("ingest", [system.system_id], "first key")
-        return Registered(system, first_key)
+        if not created or not first_key:
+            return Registered(system, created, None)
+        key = await self._keys.create("ingest", [system.system_id], "first key")
+        return Registered(system, True, key)
 
     async def delete(self, system_id: int) -> Deleted:
         """Unregister the system at once, revoke the keys scoped to it alone and its channels, and

@@ -34,6 +34,7 @@ class Registry:
         self._default_rate_per_s = default_rate_per_s
         self._register = client.register_script(scripts.source(scripts.REGISTER))
         self._known: dict[int, tuple[float, Known]] = {}  # id -> (trusted until, what we know)
+        self._ids: dict[str, tuple[float, int]] = {}  # name -> (trusted until, id)
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -41,6 +42,21 @@ class Registry:
         call = scripts.register(name, description, created_at)
         status, doc = await self._register(keys=call.keys, args=call.args)
         return status == scripts.RegisterStatus.CREATED, System.model_validate_json(doc)
+
+    async def id_of(self, name: str) -> int | None:
+        """The id of the system named `name` (None: no such system). Answers are cached for
+        KNOWN_TTL_S: the adapters that name systems (OpenLineage, OTLP) look one up per request."""
+        now = time.monotonic()
+        cached = self._ids.get(name)
+        if cached and cached[0] > now:
+            return cached[1]
+        found = await self._client.hget(keys.REGISTRY_BY_NAME, name)
+        if found is None:
+            return None
+        if len(self._ids) > 100_000:
+            self._ids.clear()
+        self._ids[name] = (now + KNOWN_TTL_S, int(found))
+        return int(found)
 
     async def list(self) -> list[System]:
         docs = await self._client.hvals(keys.REGISTRY_SYSTEMS)
@@ -96,6 +112,7 @@ class Registry:
         pipe.hdel(keys.REGISTRY_POLICIES, str(system_id))
         await pipe.execute()
         self._known.pop(system_id, None)
+        self._ids.pop(system.name, None)
         return system, partition
 
     async def rate_limit(self, system_id: int) -> float | None:
