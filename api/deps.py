@@ -23,6 +23,7 @@ from shared.services.lifecycle import Lifecycle
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Known, Registry
+from shared.services.run_starts import RunStarts
 from shared.services.runs import Runs
 from shared.settings import Settings
 from shared.store.client import AsyncRedis
@@ -55,6 +56,7 @@ HealthReaderDep = Annotated[HealthReader, _state("health_reader", HealthReader)]
 HistoryReaderDep = Annotated[HistoryReader, _state("history", HistoryReader)]
 RawEventsDep = Annotated[RawEvents, _state("raw_events", RawEvents)]
 RunsDep = Annotated[Runs, _state("runs", Runs)]
+RunStartsDep = Annotated[RunStarts, _state("run_starts", RunStarts)]
 ReadinessDep = Annotated[Readiness, _state("readiness", Readiness)]
 DeadLettersDep = Annotated[DeadLetters, _state("dead_letters", DeadLetters)]
 AuthenticatorDep = Annotated[Authenticator, _state("authenticator", Authenticator)]

@@ -26,12 +26,14 @@ from api.routes import (
     keys,
     notifications,
     otlp,
+    pings,
     policies,
     probes,
     rate_limits,
     runs,
     systems,
 )
+from shared.adapters.pings import PING_PAYLOAD_BYTES
 from shared.ingest.accept import Ingest
 from shared.ingest.append import StreamAppender
 from shared.ingest.rejections import RejectionBudget
@@ -45,6 +47,7 @@ from shared.services.lifecycle import Lifecycle
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Registry
+from shared.services.run_starts import RunStarts
 from shared.services.runs import Runs
 from shared.settings import Settings, get_settings
 from shared.store.client import AsyncRedis, async_client
@@ -89,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, otlp,
+        channels, notifications, otlp, pings,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
@@ -137,10 +140,16 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     appender = StreamAppender(state.ingest_client, settings, partitions)
     rejections = RejectionBudget(settings.rejected_cpu_ms_per_s)
     state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender, rejections)
+    # A ping's body (up to 10 KB) is kept whole in its payload, whatever LSO_MAX_PAYLOAD_BYTES says.
+    payload_bytes = max(settings.max_payload_bytes, PING_PAYLOAD_BYTES)
+    state.ping_validator = BatchValidator(
+        settings.model_copy(update={"max_payload_bytes": payload_bytes})
+    )
     state.health_reader = HealthReader(client, settings, partitions)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)
     state.runs = Runs(client, settings, partitions)
+    state.run_starts = RunStarts(client, partitions, settings.counter_retention_s)
     state.probe_cache = {}
     state.authenticator = Authenticator(client, settings)
     state.dead_letters = DeadLetters(client, settings, partitions)

@@ -44,8 +44,10 @@ class Ingest:
         read_body: Callable[[], Awaitable[bytes]],
         now: datetime,
         idempotency_key: str | None,
+        validator: BatchValidator | None = None,
     ) -> int:
         """Append the batch and return its number of events, only once it is in the stream.
+        `validator` replaces the usual one for an adapter whose protocol sets other limits.
 
         Raises SystemNotFound, Overloaded (before the body is read, when the cached backlog is
         already over its limit), InvalidInput, RateLimited, StoreNotDurable, or the store's own
@@ -63,7 +65,7 @@ class Ingest:
         body = await read_body()
         started = time.perf_counter()
         try:
-            rows = self.validator.validate(system_id, body, now)
+            rows = (validator or self.validator).validate(system_id, body, now)
         except InvalidInput as rejected:
             self.rejections.settle(system_id, held, time.perf_counter() - started)
             if rate_per_s > 0:  # a rejected batch counts against the limit like an accepted one

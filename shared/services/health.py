@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import orjson
 
 from shared.model.codec import Row
+from shared.model.events import UNCOUNTED_TYPES
 from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.policy import EffectivePolicy
 from shared.model.rules import BURN_RULES, Inputs, Streak, evaluate
@@ -141,12 +142,18 @@ def _stage(s: Stats) -> StageHealth:
 
 
 def _streaks(rows: list[Row]) -> list[Streak]:
-    """Leading `error` events (newest first) per stage and per run of the newest raw events."""
+    """Leading `error` events (newest first) per stage and per run of the newest raw events, and
+    for the events with neither (a cron job's pings) of the system itself (group "")."""
     broken: set[str] = set()
     counts: dict[str, int] = {}
     for row in rows:
+        if row.event_type in UNCOUNTED_TYPES:  # run markers and notes are not results
+            continue
         is_error, stage, run_id = bool(row.error), row.stage, row.run_id
-        for group in (f"stage {stage}" if stage else None, f"run {run_id}" if run_id else None):
+        groups = (f"stage {stage}" if stage else None, f"run {run_id}" if run_id else None)
+        if stage is None and run_id is None:
+            groups = ("", None)
+        for group in groups:
             if group is None or group in broken:
                 continue
             if is_error:

@@ -2,13 +2,14 @@
 
 A run has finished when its newest event has type `run_end` (a run marker: shared/model/events.py),
 or when it has been quiet for the policy's `run_idle_seconds`; it then `failed` if its newest event
-is an error, else `succeeded`. Its counts and stages are those of its counted events only.
+is an error, else `succeeded`. A run whose newest event is its `run_start` stays running.
+Its counts and stages are those of its counted events only.
 """
 
 from datetime import UTC, datetime
 from typing import Literal
 
-from shared.model.events import RUN_END
+from shared.model.events import RUN_END, RUN_START
 from shared.model.policy import EffectivePolicy
 from shared.model.runs import Run
 from shared.settings import Settings
@@ -48,7 +49,11 @@ class Runs:
 def summarise(run_id: str, h: dict[str, str], policy: EffectivePolicy, now_s: float) -> Run:
     first_s, last_s = int(h[R.FIRST_MS]) / 1000, int(h[R.LAST_MS]) / 1000
     duration = max(0.0, last_s - first_s)
-    finished = h.get(R.LAST_TYPE) == RUN_END or now_s - last_s >= policy.run_idle_seconds
+    # A run whose newest event is its start said it is running: no idle timeout ends it (a job
+    # that hangs after starting is what `max_run_seconds` flags).
+    last_type = h.get(R.LAST_TYPE)
+    idle = last_type != RUN_START and now_s - last_s >= policy.run_idle_seconds
+    finished = last_type == RUN_END or idle
     outcome: Literal["running", "succeeded", "failed"] = "running"
     if finished:
         outcome = "failed" if h.get(R.LAST_ERROR) == "1" else "succeeded"

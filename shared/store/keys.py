@@ -92,6 +92,16 @@ def run(partition: int, system_id: int, run_id: str) -> str:
     return f"{_tag(partition)}:run:{system_id}:{run_id}"
 
 
+def run_starts(partition: int, system_id: int) -> str:
+    """Starts reported by the adapters (ping URLs, OpenLineage), so that an end can be given its
+    duration at ingest: field = the start's pairing id, value = `RUN_START_FORMAT`. Expires
+    `counter_retention_s` after its last write."""
+    return f"{_tag(partition)}:starts:{system_id}"
+
+
+RUN_START_FORMAT = "{ts_ms} {run_id}"  # a start's ts and the LSO run id it opened
+
+
 def auth_failures(address: str) -> str:
     """Failed authentications of one client address in the current minute."""
     return f"{PREFIX}:authfail:{address}"
@@ -165,6 +175,7 @@ def system_keys(partition: int, system_id: int) -> list[str]:
         raw_events(partition, system_id),
         system_meta(partition, system_id),
         runs(partition, system_id),
+        run_starts(partition, system_id),
         rate_bucket(partition, system_id),
         verdict(partition, system_id),
         transitions(partition, system_id),
