@@ -24,6 +24,7 @@ from api.routes import (
     events,
     health,
     keys,
+    lineage,
     notifications,
     otlp,
     pings,
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, otlp, pings,
+        channels, notifications, lineage, otlp, pings,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

@@ -27,6 +27,9 @@ RUN_END = "run_end"
 NOTE = "note"
 RUN_MARKERS = frozenset({RUN_START, RUN_END})
 UNCOUNTED_TYPES = frozenset({RUN_START, RUN_END, NOTE})
+# The payload field that holds an error's text (health's `last_error.message`); the adapters and
+# the SDK put the exception's or the protocol's error message there.
+ERROR_TEXT_FIELD = "error"
 # Deepest nesting of a payload's objects and arrays (a payload itself is depth 1). Deeper JSON is
 # refused with a 422: the store's encoder stops near 255 levels, and no telemetry needs 64.
 MAX_PAYLOAD_DEPTH = 64

@@ -32,6 +32,9 @@ class LastError(BaseModel):
     stage: str | None
     run_id: str | None
     payload_excerpt: str | None = Field(description="The payload as JSON, cut at 200 characters")
+    message: str | None = Field(
+        None, description="The error's text: the payload's `error` string, cut at 1000 characters"
+    )
 
 
 class Health(BaseModel):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import orjson
 
 from shared.model.codec import Row
-from shared.model.events import UNCOUNTED_TYPES
+from shared.model.events import ERROR_TEXT_FIELD, UNCOUNTED_TYPES
 from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.policy import EffectivePolicy
 from shared.model.rules import BURN_RULES, Inputs, Streak, evaluate
@@ -26,6 +26,7 @@ from shared.store.partitions import Partitions
 
 MAX_SUBWINDOWS = 120
 EXCERPT_CHARS = 200
+MESSAGE_CHARS = 1000
 
 
 def _from_ms(ms: int) -> datetime:
@@ -169,10 +170,12 @@ def _last_error(at_ms: bytes | None, member: bytes | None) -> LastError | None:
     row = Row._make(orjson.loads(member))
     payload = row.payload
     excerpt = None if payload is None else orjson.dumps(payload).decode()[:EXCERPT_CHARS]
+    text = None if payload is None else payload.get(ERROR_TEXT_FIELD)
     return LastError(
         at=_from_ms(int(at_ms)),
         event_type=row.event_type,
         stage=row.stage,
         run_id=row.run_id,
         payload_excerpt=excerpt,
+        message=text[:MESSAGE_CHARS] if isinstance(text, str) else None,
     )

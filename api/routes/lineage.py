@@ -1,0 +1,100 @@
+"""OpenLineage: `POST /api/v1/lineage`, where `openlineage-python`'s HttpTransport sends RunEvents
+by default (shared/adapters/openlineage.py maps them), so that Airflow, dbt-ol and the Spark
+listener report to LSO by configuration only.
+
+The OpenLineage client retries 500/502/503/504 and never 429, so every "not now" (over the rate
+limit, shedding load, store down) is a 503 with `Retry-After` here.
+"""
+
+import math
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.auth import CallerDep
+from api.body import read_json_body
+from api.deps import IngestDep, LifecycleDep, NowDep, RegistryDep, RunStartsDep, SettingsDep
+from api.errors import retry_later
+from api.reporting import BadSystemName, reporting_system
+from api.schemas.events import Accepted
+from shared.adapters.openlineage import native_events, parse
+from shared.errors import InvalidInput, RateLimited
+from shared.services.run_starts import Start
+
+router = APIRouter(tags=["openlineage"])
+
+# Where a native field's error points in the RunEvent.
+_FIELDS = {"ts": ("eventTime",), "run_id": ("run", "runId"), "stage": ("job", "name"),
+           "event_type": ("eventType",), "payload": ("run", "facets")}  # fmt: skip
+
+
+@router.post(
+    "/api/v1/lineage",
+    response_model=Accepted,
+    responses={
+        400: {"description": "Broken gzip, or the client left before sending the whole body"},
+        401: {"description": "No key, or an unknown one"},
+        403: {"description": "The key may not report to (or create) this job's system"},
+        404: {"description": "An ingest key of another system, or an unknown system"},
+        413: {"description": "Body larger than LSO_MAX_BODY_BYTES (compressed or not)"},
+        422: {"description": "Not a valid RunEvent; `detail` names the field"},
+        503: {"description": "Over the rate limit, overloaded or store down: retry after "
+              "`Retry-After` seconds (the OpenLineage client retries 503, never 429)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "description":
+                "An OpenLineage RunEvent (https://openlineage.io/spec/2-0-2/OpenLineage.json)"}}},
+        }
+    },
+)  # fmt: skip
+async def post_lineage(
+    request: Request,
+    caller: CallerDep,
+    registry: RegistryDep,
+    lifecycle: LifecycleDep,
+    ingest: IngestDep,
+    run_starts: RunStartsDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
+    """Take one RunEvent. 200 only once its events are in the stream."""
+    report = parse(await read_json_body(request, settings.max_body_bytes))
+    try:
+        system_id = await reporting_system(caller, report.system_name, registry, lifecycle)
+    except BadSystemName as exc:
+        where = ("body", "run", "facets", "parent", "job") if report.stage else ("body", "job")
+        problem = f"gives the system name {report.system_name!r}: {exc}"
+        raise InvalidInput([_error(where, problem)]) from None
+    started = await run_starts.find(system_id, report.pair_id) if report.kind == "end" else None
+    events = native_events(report, None if started is None else started.ts_ms)
+    body = orjson.dumps({"events": events})
+
+    async def native_body() -> bytes:
+        return body
+
+    try:
+        accepted = await ingest.accept(system_id, native_body, now, None)
+    except RateLimited as exc:
+        return retry_later(503, exc.detail, exc.retry_after_s)
+    except InvalidInput as exc:
+        raise InvalidInput([_in_run_event(e) for e in exc.errors()], exc.complete) from None
+    if report.kind == "start":
+        start = Start(math.floor(report.at.timestamp() * 1000), report.run_id)
+        await run_starts.record(system_id, report.pair_id, start)
+    return JSONResponse({"accepted": accepted})
+
+
+def _error(loc: tuple[str, ...], msg: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": "value_error"}
+
+
+def _in_run_event(error: dict[str, Any]) -> dict[str, Any]:
+    """A native validation error, pointed at the RunEvent field it came from."""
+    loc = tuple(error.get("loc", ()))
+    if len(loc) >= 4 and loc[:2] == ("body", "events") and loc[3] in _FIELDS:
+        return {**error, "loc": ("body", *_FIELDS[loc[3]], *loc[4:])}
+    return error
