@@ -1,0 +1,67 @@
+"""The real openlineage-python client, configured only by its environment variables, reporting
+to a real `lso up` as Airflow's provider, dbt-ol and the Spark listener do."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import Spawn
+from tests.support.up import Up, start_up
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.process
+
+SCRIPT = Path(__file__).parent / "clients" / "openlineage_job.py"
+
+
+def report(env: dict[str, str]) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
+    done = subprocess.run([sys.executable, str(SCRIPT)], env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ids: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return ids
+
+
+def runs_of(up: Up, name: str) -> dict[str, Any]:
+    system = up.get(f"/systems/by-name/{name}")
+    return {r["run_id"]: r for r in up.get(f"/systems/{system['system_id']}/runs")["runs"]}
+
+
+def test_openlineage_python_reports_runs_failures_and_tasks(spawn: Spawn, tmp_path: Path) -> None:
+    up = start_up(spawn, tmp_path / "data")
+    status, key = up.call("POST", "/keys", {"kind": "namespace", "namespace": "etl"})
+    assert status == 201, key
+
+    # the full form, with gzip on
+    ids = report({
+        "OPENLINEAGE__TRANSPORT__TYPE": "http",
+        "OPENLINEAGE__TRANSPORT__URL": up.url,
+        "OPENLINEAGE__TRANSPORT__COMPRESSION": "gzip",
+        "OPENLINEAGE__TRANSPORT__AUTH": json.dumps({"type": "api_key", "apiKey": key["token"]}),
+    })  # fmt: skip
+
+    def settled() -> dict[str, Any] | None:
+        runs = runs_of(up, "etl/orders")
+        done = {r["outcome"] for r in runs.values()} == {"succeeded", "failed"}
+        return runs if done and len(runs) == 2 else None
+
+    runs = wait_for(settled, 30, "both runs applied")
+    assert runs[ids["ok"]]["outcome"] == "succeeded"
+    assert 1.0 <= runs[ids["ok"]]["duration_seconds"] < 10
+    assert runs[ids["failed"]]["outcome"] == "failed"
+    system = up.get("/systems/by-name/etl/orders")
+    health = up.get(f"/systems/{system['system_id']}/health")
+    assert (health["total"], health["errors"]) == (2, 1)
+    assert health["last_error"]["message"] == "relation orders_raw does not exist"
+    dag = runs_of(up, "etl/orders_dag")
+    assert dag[ids["dag"]]["stages"] == {"orders_dag.load": 1}
+
+    # the short form: OPENLINEAGE_URL and OPENLINEAGE_API_KEY
+    again = report({"OPENLINEAGE_URL": up.url, "OPENLINEAGE_API_KEY": key["token"]})
+    wait_for(lambda: again["ok"] in runs_of(up, "etl/orders") or None, 30, "the second report")
