@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = command[1:]
     if not command:
         parser().error("no command given (lso-run --system NAME -- COMMAND [ARG...])")
-    logging.basicConfig(level=logging.WARNING, format="lso-run: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # they say "lso-client: "
     system = args.system_id if args.system is None else args.system
     client = LSOClient(args.url, args.key, exit_timeout_s=0.0)
     run = client.run(system, args.run_id).start()
