@@ -3,12 +3,12 @@ outage a 503 with Retry-After, never a 500."""
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
 import redis.exceptions as rex
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -102,6 +102,22 @@ def domain_response(exc: DomainError) -> Response:
     if isinstance(exc, RetryLater):
         return retry_later(status, exc.detail, exc.retry_after_s)
     return JSONResponse({"detail": exc.detail}, status_code=status)
+
+
+async def answered(call: Callable[[], Awaitable[Response]]) -> Response:
+    """`call()`'s response, or the one the app's handlers would give for its exception: for the
+    fast paths (api/middleware/) that answer before FastAPI's routing and exception handling."""
+    try:
+        return await call()
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)  # fmt: skip
+    except DomainError as exc:
+        return domain_response(exc)
+    except rex.RedisError as exc:
+        if not is_store_unavailable(exc):
+            raise
+        return store_unavailable_response(exc)
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> Response:

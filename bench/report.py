@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench import adapters
+
 # Figures aggregated as median/min/max over runs, and counts summed over runs.
 MEASURES = ("req_s", "events_s", "p50_ms", "p99_ms", "drain_s")
 EXTRA = ("applied_s", "backlog_end_s")
@@ -241,6 +243,7 @@ def derived(summary: dict[str, dict[str, Any]]) -> list[str]:
         small = _median(summary, f"health {window}, 1e+03 events, idle, 1c", "p50_ms")
         if big and small:
             out.append(f"- health {window}: cost ratio 10^7/10^3 events (p50) {big / small:.2f}")
+    out += adapters.ratio_lines(lambda name, measure: _median(summary, name, measure))
     day = _median(summary, "health 24 h, 1e+07 events, idle, 1c", "p50_ms")
     five = _median(summary, "health 5 min, 1e+07 events, idle, 1c", "p50_ms")
     if day and five:

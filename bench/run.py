@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import abuse, memory, report, scenarios, wrk
+from bench import abuse, adapters, memory, report, scenarios, wrk
 from bench.logs import scan_logs
 from bench.scratch import scratch_store
 from bench.stack import Stack, StackError
@@ -77,6 +77,7 @@ class Bench:
         *,
         base_url: str | None = None,
         delay_ms: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> wrk.WrkResult:
         result = wrk.run(
             self.wrk_path,
@@ -87,6 +88,7 @@ class Bench:
             connections=conns,
             threads=self.opts.threads,
             delay_ms=delay_ms,
+            headers=headers,
         )
         self.stack.check_alive()
         return result
@@ -153,6 +155,8 @@ class Bench:
         scenario checks its own systems' totals (its problems), so alone it has no accounting."""
         if self.opts.only == "abuse":
             return self.abuse(), None
+        if self.opts.only == "adapters":
+            return self.adapters(), None
         system_id = self.stack.register(f"bench-run-{index}")
         probe_id = self.stack.register(f"bench-probe-{index}")
         appended_before, _ = self.stack.counts()
@@ -178,8 +182,17 @@ class Bench:
         health = scenarios.health(self, scenarios.prefill_health(self.stack))
         self._print(health, list(health))
         rows.update(health)
+        rows.update(self.adapters())
         rows.update(self.abuse())
         return rows, accounting
+
+    def adapters(self) -> dict[str, dict[str, Any]]:
+        self.stack.stop_workers()
+        rows = adapters.adapters(self)
+        self._print(rows, list(rows))
+        self.stack.start_workers(1)
+        self.stack.drain(self.opts.drain_timeout_s)
+        return rows
 
     def abuse(self) -> dict[str, dict[str, Any]]:
         rows = abuse.abuse(self, abuse.SMOKE if self.opts.smoke else abuse.FULL)
@@ -252,7 +265,10 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--e2e", type=float, help="seconds of each end-to-end figure (default 60)")
     p.add_argument("--drain-batches", type=int, default=2000, help="100-event batches to drain")
     p.add_argument(
-        "--only", choices=["all", "e2e", "abuse"], default="all", help="run only this scenario"
+        "--only",
+        choices=["all", "e2e", "abuse", "adapters"],
+        default="all",
+        help="run only this scenario",
     )
     p.add_argument("--runs", type=int, default=3, help="runs of every scenario (default 3)")
     p.add_argument("--out", default="bench/results", help="directory for the JSON and Markdown")

@@ -8,9 +8,6 @@ exceptions to the same responses as the app's handlers (api/errors.py). Everythi
 the FastAPI route, which stays the documented endpoint and validates the unusual forms.
 """
 
-from fastapi import HTTPException
-from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,7 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api import errors
 from api.middleware.system_paths import system_id_of
 from api.routes.events import accept
-from shared.errors import DomainError
 
 
 class IngestFastPath:
@@ -34,22 +30,14 @@ class IngestFastPath:
         self.handled += 1
         request = Request(scope, receive)
         state = scope["app"].state
-        response: Response
-        try:
+
+        async def call() -> Response:
             caller = await state.authenticator.principal(request)
-            response = await accept(
+            return await accept(
                 state.ingest, state.settings, system_id, request, caller, state.clock(), None
             )
-        except HTTPException as exc:
-            response = JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-            )
-        except DomainError as exc:
-            response = errors.domain_response(exc)
-        except RedisError as exc:
-            if not errors.is_store_unavailable(exc):
-                raise
-            response = errors.store_unavailable_response(exc)
+
+        response = await errors.answered(call)
         await response(scope, receive, send)
 
 

@@ -10,6 +10,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import orjson
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.types import DecoratedCallable
 
+from api.auth import Authenticator
 from api.body import read_body
 from api.deps import AuthenticatorDep, IngestDep, NowDep, RunStartsDep
 from shared.adapters.pings import (
@@ -26,7 +28,8 @@ from shared.adapters.pings import (
     ping_events,
     signal_of_exit_status,
 )
-from shared.services.run_starts import Start
+from shared.ingest.accept import Ingest
+from shared.services.run_starts import RunStarts, Start
 
 router = APIRouter(prefix="/ping", tags=["pings"])
 
@@ -47,13 +50,13 @@ RunId = Annotated[
 class Ping:
     """One ping request, with what answering it needs."""
 
-    ping_key: Annotated[str, Path(max_length=128, description="A key of kind `ping`")]
+    ping_key: str
     request: Request
-    authenticator: AuthenticatorDep
-    ingest: IngestDep
-    run_starts: RunStartsDep
-    now: NowDep
-    rid: RunId = None
+    authenticator: Authenticator
+    ingest: Ingest
+    run_starts: RunStarts
+    now: datetime
+    rid: str | None
 
     async def answer(self, signal: Signal, exit_status: int | None = None) -> PlainTextResponse:
         client = self.request.client
@@ -87,7 +90,20 @@ class Ping:
         return PlainTextResponse("OK")
 
 
-PingDep = Annotated[Ping, Depends()]
+async def _ping(
+    ping_key: Annotated[str, Path(max_length=128, description="A key of kind `ping`")],
+    request: Request,
+    authenticator: AuthenticatorDep,
+    ingest: IngestDep,
+    run_starts: RunStartsDep,
+    now: NowDep,
+    rid: RunId = None,
+) -> Ping:
+    # `async def`: FastAPI would construct a class dependency in its thread pool.
+    return Ping(ping_key, request, authenticator, ingest, run_starts, now, rid)
+
+
+PingDep = Annotated[Ping, Depends(_ping)]
 METHODS = ["GET", "POST", "HEAD"]
 RESPONSES: dict[int | str, dict[str, str]] = {
     200: {"description": "`OK`: the ping is in the stream"},

@@ -45,5 +45,9 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert abuse["abuse_pool"]["figures"]["pct_202"]["median"] > 0
     assert abuse["abuse_slow_clients"]["figures"]["cut"]["median"] > 0, "slow clients were cut"
     assert not [p for p in result["problems"] if p.startswith("abuse")], result["problems"]
+    for name in ("adapter_native_1", "adapter_ping", "adapter_openlineage", "adapter_native_100",
+                 "adapter_otlp_100"):  # fmt: skip
+        assert summary[name]["events_s"]["median"] > 0, name
+    assert not [p for p in result["problems"] if p.startswith("adapters")], result["problems"]
     assert result["machine"]["nproc"] >= 1
     assert (tmp_path / report.name.replace(".json", ".md")).read_text().startswith("# LSO bench")

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.api import register
+from api.middleware.ping_fast_path import PingFastPath
+from tests.support.api import middleware, register
 from tests.support.clock import Clock
 from tests.support.wait import wait_for
 from worker.consumer import DrainStats
@@ -38,6 +39,8 @@ def test_every_ping_url_answers_ok_and_records_its_event(
         assert response.headers["content-type"].startswith("text/plain")
     drain()
 
+    # the plain forms take the fast path (api/middleware/ping_fast_path.py), HEAD the route
+    assert middleware(api, PingFastPath).handled == 6
     events = api.get(f"/systems/{sid}/events").json()["events"]
     assert [(e["event_type"], e["status"]) for e in events].count(("ping", "ok")) == 4
     assert [(e["event_type"], e["status"]) for e in events].count(("ping", "error")) == 2
