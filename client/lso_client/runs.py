@@ -208,6 +208,7 @@ class Run(_Block):
             self._report("run", status, latency_ms, payload)
         self._report(RUN_END, status, latency_ms, payload)
         self.status = status
+        self._stage_errors.clear()  # let the exceptions (and their frames) go
 
     def _failed_in_a_stage(self, error: BaseException | None) -> bool:
         if error is not None:
@@ -250,7 +251,6 @@ class Run(_Block):
     ) -> None:
         _current.reset(self._tokens.pop())
         self.finish(error)
-        self._stage_errors.clear()  # let the exceptions (and their frames) go
 
     async def __aenter__(self) -> "Run":
         return self.__enter__()
