@@ -10,7 +10,8 @@ Conventions, so that the pages read as what a reader pastes and the test still r
   written).
 - `scripts/lso` becomes `python -m lso.cli` with the interpreter running the tests: the same
   `lso`, without the wrapper's install-on-first-use step, which has no place in a test. Any other
-  `scripts/...` at the start of a word becomes the repository's script.
+  `scripts/...` at the start of a word becomes the repository's script, and `.venv/bin/...` the
+  test interpreter's own (where `scripts/run` installs the SDK and `lso-run`).
 - `127.0.0.1:9000` is the reader's own webhook receiver; the test rewrites it to a local
   receiver that records every POST (tests/support/receiver.py). `lso up` runs with
   LSO_ALLOW_PRIVATE_WEBHOOKS=1, as the page that uses it tells the reader to.
@@ -140,6 +141,7 @@ def rewrite(text: str, port: int, receiver: str) -> str:
     text = re.sub(r"\b(localhost|127\.0\.0\.1):8000\b", f"127.0.0.1:{port}", text)
     text = re.sub(r"\b127\.0\.0\.1:9000\b", receiver.removeprefix("http://"), text)
     text = re.sub(r"(?<![\w./-])scripts/lso\b", f"{shlex.quote(sys.executable)} -m lso.cli", text)
+    text = re.sub(r"(?<![\w./-])\.venv/bin/", f"{Path(sys.executable).parent}/", text)
     return re.sub(r"(?<![\w./-])scripts/", f"{REPO}/scripts/", text)
 
 
@@ -239,9 +241,11 @@ def channel_secret(cwd: Path) -> str:
 
 
 def test_rewrite_follows_the_conventions() -> None:
-    text = "curl localhost:8000/x; scripts/lso partitions; scripts/run; ./scripts/x; 127.0.0.1:9000"
+    text = ("curl localhost:8000/x; scripts/lso partitions; scripts/run; ./scripts/x; "
+            "127.0.0.1:9000; .venv/bin/lso-run; x/.venv/bin/y")  # fmt: skip
     rewritten = rewrite(text, 1234, "http://127.0.0.1:5555")
     assert rewritten == (
         f"curl 127.0.0.1:1234/x; {shlex.quote(sys.executable)} -m lso.cli partitions; "
-        f"{REPO}/scripts/run; ./scripts/x; 127.0.0.1:5555"
+        f"{REPO}/scripts/run; ./scripts/x; 127.0.0.1:5555; {Path(sys.executable).parent}/lso-run; "
+        "x/.venv/bin/y"
     )
