@@ -1,5 +1,229 @@
-"""OTLP/HTTP: `POST /v1/traces` and `POST /v1/logs` (shared/adapters/otlp.py)."""
+"""OTLP/HTTP: `POST /v1/traces` and `POST /v1/logs` (shared/adapters/otlp.py; docs/otlp.md).
 
-from fastapi import APIRouter
+Answers as the OTLP/HTTP specification has them, in the encoding of the request: 200 with an
+empty response, or with `partialSuccess` counting the items refused (the client must not send
+those again); otherwise a google.rpc.Status: 400 undecodable, 401/403 the key, 413 too large, 415
+neither protobuf nor JSON, 429 (rate limit) and 503 (overload, store down) with Retry-After.
 
+An export is one unit for retries: a 429 or 503 for one service's events, after another's were
+appended, answers the whole export, and its resending is counted once because every event carries
+an id derived from its span or record (repeated ids are dropped within LSO_DEDUPE_TTL_S).
+"""
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from redis.exceptions import RedisError
+
+from api import auth
+from api.body import read_body
+from api.deps import AuthenticatorDep, IngestDep, LifecycleDep, NowDep, SettingsDep
+from api.errors import RETRY_AFTER_S, is_store_unavailable
+from api.reporting import BadSystemName, reporting_system
+from shared.adapters import otlp
+from shared.errors import (
+    InvalidInput,
+    Overloaded,
+    RateLimited,
+    RetryLater,
+    StoreNotDurable,
+    SystemNotFound,
+)
+from shared.ingest.accept import Ingest
+from shared.services.lifecycle import Lifecycle
+from shared.settings import Settings
+
+log = logging.getLogger("lso.api")
 router = APIRouter(tags=["otlp"])
+
+PROTOBUF, JSON = "application/x-protobuf", "application/json"
+SENDERS = ("admin", "ingest", "namespace")
+# google.rpc.Code of each answer, as the OpenTelemetry Collector maps HTTP statuses.
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}
+
+
+@dataclass(frozen=True)
+class Signal:
+    translate: Callable[[bytes, bool, otlp.Bounds], otlp.Translation]
+    respond: Callable[[otlp.Translation | None, bool], bytes]
+
+
+TRACES = Signal(otlp.traces, otlp.trace_response)
+LOGS = Signal(otlp.logs, otlp.logs_response)
+
+
+def _openapi(what: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    both = {PROTOBUF: binary, JSON: {"schema": {"type": "object"}}}
+    answers = {
+        200: f"Accepted; `partialSuccess` counts the {what} refused, which must not be resent",
+        400: "Not an OTLP request in its content type, or broken gzip",
+        401: "No valid key (`Authorization: Bearer <key>`)",
+        403: f"The key may not send {what}, or may report to none of the request's services",
+        413: "Body larger than LSO_MAX_BODY_BYTES (compressed or not)",
+        415: "Neither application/x-protobuf nor application/json, or an encoding other than gzip",
+        429: "Over a system's rate limit; retry after `Retry-After` seconds",
+        503: "Overloaded or store unavailable; retry after `Retry-After` seconds",
+    }
+    return {
+        "response_class": Response,
+        "responses": {code: {"description": d, "content": both} for code, d in answers.items()},
+        "openapi_extra": {"requestBody": {"required": True, "content": both}},
+    }
+
+
+@router.post("/v1/traces", **_openapi("spans"))
+async def create_traces(
+    request: Request,
+    authenticator: AuthenticatorDep,
+    ingest: IngestDep,
+    lifecycle: LifecycleDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
+    """OTLP/HTTP traces: each span an event of the system its `service.name` names."""
+    return await export(TRACES, request, authenticator, ingest, lifecycle, settings, now)
+
+
+@router.post("/v1/logs", **_openapi("log records"))
+async def create_logs(
+    request: Request,
+    authenticator: AuthenticatorDep,
+    ingest: IngestDep,
+    lifecycle: LifecycleDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
+    """OTLP/HTTP logs: each log record an event (an error at severity ERROR and above)."""
+    return await export(LOGS, request, authenticator, ingest, lifecycle, settings, now)
+
+
+async def export(
+    signal: Signal,
+    request: Request,
+    authenticator: auth.Authenticator,
+    ingest: Ingest,
+    lifecycle: Lifecycle,
+    settings: Settings,
+    now: datetime,
+) -> Response:
+    as_json = _encoding(request.headers.get("content-type"))
+    try:
+        caller = auth.known(await authenticator.principal(request))
+        if caller.kind not in SENDERS:
+            raise HTTPException(403, f"a {caller.kind} key may not send events")
+        if as_json is None:
+            raise HTTPException(415, f"content type must be {PROTOBUF} or {JSON}")
+        backlog = await ingest.readiness.backlog()
+        if not backlog.ok:  # shed before reading a body, as native ingest does
+            raise Overloaded(
+                f"overloaded: {backlog.events} events wait to be applied", backlog.retry_after_s()
+            )
+        body = await read_body(request, settings.max_body_bytes)
+        try:
+            translation = signal.translate(body, as_json, otlp.Bounds.of(settings, now))
+        except otlp.Undecodable as exc:
+            raise HTTPException(400, str(exc)) from None
+        del body
+        accepted = await _append(translation, caller, ingest, lifecycle, settings, now)
+        if not accepted and translation.rejected == translation.refused_by_key > 0:
+            # Nothing could go anywhere because of the key: the key is wrong, not the data.
+            raise HTTPException(403, translation.message())
+    except HTTPException as exc:
+        return _error(exc.status_code, str(exc.detail), as_json, exc.headers)
+    except RetryLater as exc:
+        status = 429 if isinstance(exc, RateLimited) else 503
+        return _error(status, exc.detail, as_json, _retry_after(exc.retry_after_s))
+    except StoreNotDurable as exc:
+        log.error("durable ack failed: %s", exc)
+        detail = f"the events could not be confirmed durable: {exc}"
+        return _error(503, detail, as_json, _retry_after(RETRY_AFTER_S))
+    except RedisError as exc:
+        if not is_store_unavailable(exc):
+            raise
+        log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
+        detail = "the store is unavailable; retry later"
+        return _error(503, detail, as_json, _retry_after(RETRY_AFTER_S))
+    return Response(signal.respond(translation, as_json), media_type=JSON if as_json else PROTOBUF)
+
+
+async def _append(
+    translation: otlp.Translation,
+    caller: auth.Principal,
+    ingest: Ingest,
+    lifecycle: Lifecycle,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Append each service's events to its system, in batches of LSO_MAX_BATCH_EVENTS; the
+    events refused on the way are added to `translation`. Returns the number appended."""
+    accepted = 0
+    for service, events in translation.events.items():
+        if not events:
+            continue
+        try:
+            system_id = await reporting_system(caller, service, ingest.registry, lifecycle)
+        except HTTPException as exc:
+            translation.refuse(str(exc.detail), len(events), service=service, by_key=True)
+            continue
+        except BadSystemName as exc:
+            why = f"not a possible system name: {exc}"
+            translation.refuse(why, len(events), service=service)
+            continue
+        size = settings.max_batch_events
+        for start in range(0, len(events), size):
+            chunk = events[start : start + size]
+            try:
+                accepted += await ingest.accept(system_id, _reader(chunk), now, None)
+            except InvalidInput as exc:
+                translation.refuse(_first_problem(exc), len(chunk), service=service)
+            except SystemNotFound:  # deleted meanwhile
+                translation.refuse("its system was deleted", len(events) - start, service=service)
+                break
+    return accepted
+
+
+def _reader(events: list[dict[str, Any]]) -> Callable[[], Awaitable[bytes]]:
+    async def read() -> bytes:
+        return orjson.dumps({"events": events})
+
+    return read
+
+
+def _first_problem(exc: InvalidInput) -> str:
+    """The first validation error, with the field it names (ingest refuses a batch whole)."""
+    errors = exc.errors()
+    if not errors:
+        return "refused by validation"
+    loc = [str(part) for part in errors[0].get("loc", ()) if not isinstance(part, int)]
+    field = loc[-1] if loc and loc[-1] not in ("body", "events") else "batch"
+    return f"refused by validation ({field}: {errors[0].get('msg', 'invalid')})"
+
+
+def _encoding(content_type: str | None) -> bool | None:
+    """True for JSON, False for protobuf, None for anything else."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return {JSON: True, PROTOBUF: False}.get(media)
+
+
+def _error(
+    status_code: int, message: str, as_json: bool | None, headers: Mapping[str, str] | None
+) -> Response:
+    encoded_json = as_json is not False  # an unknown content type is answered in JSON
+    code = _RPC_CODES.get(status_code, 2)  # 2: UNKNOWN
+    return Response(
+        otlp.status(code, message, encoded_json),
+        status_code=status_code,
+        headers=headers,
+        media_type=JSON if encoded_json else PROTOBUF,
+    )
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
