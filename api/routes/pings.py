@@ -75,7 +75,8 @@ class Ping:
         now = self.now
 
         async def native_body() -> bytes:
-            body = await read_body(self.request, PING_BODY_BYTES)
+            limit_bytes = min(PING_BODY_BYTES, self.request.app.state.settings.max_body_bytes)
+            body = await read_body(self.request, limit_bytes)
             started_ms = None if started is None else started.ts_ms
             events = ping_events(signal, now, body, run_id, started_ms, exit_status)
             return orjson.dumps({"events": events})
