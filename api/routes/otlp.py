@@ -26,7 +26,7 @@ from api.body import read_body
 from api.deps import AuthenticatorDep, IngestDep, LifecycleDep, NowDep, SettingsDep
 from api.errors import RETRY_AFTER_S, is_store_unavailable
 from api.reporting import BadSystemName, reporting_system
-from shared.adapters import otlp
+from shared.adapters import otlp, otlp_answers, otlp_decode
 from shared.errors import (
     InvalidInput,
     Overloaded,
@@ -54,8 +54,8 @@ class Signal:
     respond: Callable[[otlp.Translation | None, bool], bytes]
 
 
-TRACES = Signal(otlp.traces, otlp.trace_response)
-LOGS = Signal(otlp.logs, otlp.logs_response)
+TRACES = Signal(otlp.traces, otlp_answers.trace_response)
+LOGS = Signal(otlp.logs, otlp_answers.logs_response)
 
 
 def _openapi(what: str) -> dict[str, Any]:
@@ -128,7 +128,7 @@ async def export(
         body = await read_body(request, settings.max_body_bytes)
         try:
             translation = signal.translate(body, as_json, otlp.Bounds.of(settings, now))
-        except otlp.Undecodable as exc:
+        except otlp_decode.Undecodable as exc:
             raise HTTPException(400, str(exc)) from None
         del body
         accepted = await _append(translation, caller, ingest, lifecycle, settings, now)
@@ -218,7 +218,7 @@ def _error(
     encoded_json = as_json is not False  # an unknown content type is answered in JSON
     code = _RPC_CODES.get(status_code, 2)  # 2: UNKNOWN
     return Response(
-        otlp.status(code, message, encoded_json),
+        otlp_answers.status(code, message, encoded_json),
         status_code=status_code,
         headers=headers,
         media_type=JSON if encoded_json else PROTOBUF,

@@ -5,35 +5,31 @@ Pure, no I/O: a request body in, the events of each service out, with the items 
 way and why. The route (api/routes/otlp.py) finds each service's system and hands its events to
 the one ingest path, so OTLP has the limits and the errors of native ingest.
 
-Both encodings are read by hand into the same plain values, then mapped once: protobuf through
-opentelemetry-proto's messages, JSON (hex ids, int64 as strings or numbers, enums as integers or
-names) straight from orjson's dicts, since protobuf's own JSON reader costs ~130 µs a span.
+The body is read by shared/adapters/otlp_decode.py, which raises Undecodable for a body that is
+no OTLP request; here the plain values it reads are mapped, the same for both encodings. What
+ingest would refuse is refused per item (Refused, counted in the Translation), never the request.
+The answers are encoded by shared/adapters/otlp_answers.py.
 """
 
 import base64
-import hashlib
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from shared.adapters.otlp_decode import (
+    Attributes,
+    LogItem,
+    Resource,
+    SpanItem,
+    read_logs,
+    read_spans,
+)
 from shared.model.events import ERROR_TEXT_FIELD, MAX_LATENCY_MS, UNSAFE_CHARS
 from shared.settings import Settings
 
@@ -47,17 +43,12 @@ MAX_EVENT_TYPE_CHARS = 64
 MAX_ATTRIBUTES = 20  # kept in the payload, in the order sent
 MAX_VALUE_CHARS = 256  # an attribute's value, as text when it is not a number or a boolean
 MAX_TEXT_CHARS = 4096  # a span's status message, a log record's body
-MAX_DEPTH = 4  # of array and kvlist values rendered as text
 ERROR_SEVERITY = SeverityNumber.SEVERITY_NUMBER_ERROR  # 17: ERROR, ERROR2..4, FATAL..FATAL4
 ERROR_TEXTS = frozenset({"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "ALERT", "EMERG", "PANIC"})
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _SAFE_INT = 2**53  # larger integers become text: JSON readers lose their precision
 _NS_PER_MS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class Undecodable(ValueError):
-    """The body is not an OTLP request in the encoding it claims (answered 400)."""
 
 
 @dataclass(frozen=True)
@@ -116,44 +107,13 @@ class Refused(Exception):
     """Why one item cannot become an event (counted in partialSuccess, not a request error)."""
 
 
-# --- the plain values both encodings are read into -------------------------------------------
-
-Attributes = list[tuple[str, Any]]  # (key, AnyValue read as a plain value), in the order sent
-
-
-class SpanItem(NamedTuple):
-    trace_id: bytes
-    span_id: bytes
-    name: str
-    kind: int
-    start_ns: int
-    end_ns: int
-    status_code: int
-    status_message: str
-    attributes: Attributes
-
-
-class LogItem(NamedTuple):
-    time_ns: int
-    observed_ns: int
-    severity_number: int
-    severity_text: str
-    body: Any
-    attributes: Attributes
-    trace_id: bytes
-    event_name: str
-    scope_name: str
-    digest: str  # of the resource and the record as sent: the record's event id
-
-
-Resource = tuple[Attributes, list[Any]]  # the resource's attributes, its items
-
-
 # --- traces -----------------------------------------------------------------------------------
 
 
 def traces(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
-    resources = _json_spans(body) if as_json else _pb_spans(body)
+    """The events of an OTLP trace request by service, and the spans refused (raises
+    Undecodable)."""
+    resources = read_spans(body, as_json)
     translation = Translation("spans")
     for service, defaults, items in _by_service(resources, translation):
         events = translation.events.setdefault(service, [])
@@ -196,48 +156,13 @@ def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict
     return event
 
 
-def _pb_spans(body: bytes) -> Iterator[Resource]:
-    request = _parse(ExportTraceServiceRequest, body)
-    for rs in request.resource_spans:
-        items = [_pb_span(s) for ss in rs.scope_spans for s in ss.spans]
-        yield _pb_attributes(rs.resource.attributes), items
-
-
-def _pb_span(s: Span) -> SpanItem:
-    message = s.status.message
-    if s.status.code == Status.STATUS_CODE_ERROR and not message:
-        recorded = [_pb_attributes(e.attributes) for e in s.events if e.name == "exception"]
-        message = _exception_text(recorded[0]) if recorded else ""
-    return SpanItem(
-        s.trace_id, s.span_id, s.name, s.kind, s.start_time_unix_nano, s.end_time_unix_nano,
-        s.status.code, message, _pb_attributes(s.attributes),
-    )  # fmt: skip
-
-
-def _json_spans(body: bytes) -> Iterator[Resource]:
-    doc = _json_doc(body)
-    for rs in _list(doc, "resourceSpans"):
-        items = []
-        for ss in _list(rs, "scopeSpans"):
-            for s in _list(ss, "spans"):
-                status = _dict(s, "status")
-                code, message = _enum(status, "code", Status.StatusCode), _str(status, "message")
-                if code == Status.STATUS_CODE_ERROR and not message:
-                    recorded = [e for e in _list(s, "events") if e.get("name") == "exception"]
-                    message = _exception_text(_json_attributes(recorded[0])) if recorded else ""
-                items.append(SpanItem(
-                    _hex(s, "traceId"), _hex(s, "spanId"), _str(s, "name"),
-                    _enum(s, "kind", Span.SpanKind), _int(s, "startTimeUnixNano"),
-                    _int(s, "endTimeUnixNano"), code, message, _json_attributes(s),
-                ))  # fmt: skip
-        yield _json_attributes(_dict(rs, "resource")), items
-
-
 # --- logs -------------------------------------------------------------------------------------
 
 
 def logs(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
-    resources = _json_logs(body) if as_json else _pb_logs(body)
+    """The events of an OTLP logs request by service, and the records refused (raises
+    Undecodable)."""
+    resources = read_logs(body, as_json)
     translation = Translation("log records")
     for service, defaults, items in _by_service(resources, translation):
         events = translation.events.setdefault(service, [])
@@ -285,48 +210,6 @@ def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict
     return event
 
 
-def _pb_logs(body: bytes) -> Iterator[Resource]:
-    request = _parse(ExportLogsServiceRequest, body)
-    for rl in request.resource_logs:
-        resource_bytes = rl.resource.SerializeToString(deterministic=True)
-        resource = hashlib.blake2b(resource_bytes, digest_size=10)
-        items = []
-        for sl in rl.scope_logs:
-            for r in sl.log_records:
-                digest = resource.copy()
-                digest.update(r.SerializeToString(deterministic=True))
-                value = _pb_value(r.body, 0) if r.HasField("body") else None
-                items.append(LogItem(
-                    r.time_unix_nano, r.observed_time_unix_nano, r.severity_number,
-                    r.severity_text, value, _pb_attributes(r.attributes), r.trace_id,
-                    r.event_name, sl.scope.name, digest.hexdigest(),
-                ))  # fmt: skip
-        yield _pb_attributes(rl.resource.attributes), items
-
-
-def _json_logs(body: bytes) -> Iterator[Resource]:
-    doc = _json_doc(body)
-    for rl in _list(doc, "resourceLogs"):
-        resource_doc = _dict(rl, "resource")
-        resource = hashlib.blake2b(orjson.dumps(resource_doc, option=orjson.OPT_SORT_KEYS),
-                                   digest_size=10)  # fmt: skip
-        items = []
-        for sl in _list(rl, "scopeLogs"):
-            scope = _str(_dict(sl, "scope"), "name")
-            for r in _list(sl, "logRecords"):
-                digest = resource.copy()
-                digest.update(orjson.dumps(r, option=orjson.OPT_SORT_KEYS))
-                value = r.get("body")
-                items.append(LogItem(
-                    _int(r, "timeUnixNano"), _int(r, "observedTimeUnixNano"),
-                    _enum(r, "severityNumber", SeverityNumber), _str(r, "severityText"),
-                    None if value is None else _json_value(value, "body", 0),
-                    _json_attributes(r), _hex(r, "traceId"), _str(r, "eventName"), scope,
-                    digest.hexdigest(),
-                ))  # fmt: skip
-        yield _json_attributes(resource_doc), items
-
-
 # --- both signals -----------------------------------------------------------------------------
 
 
@@ -351,14 +234,6 @@ def _by_service(
                 translation.refuse(f"resource {why}", len(items), service=service)
                 continue
             yield service, defaults, items
-
-
-def _exception_text(attributes: Attributes) -> str:
-    """The `exception` span event's "<type>: <message>" (what record_exception adds), for an
-    error span whose status has no message."""
-    found = {k: v for k, v in attributes if k in ("exception.type", "exception.message")}
-    parts = [found.get("exception.type"), found.get("exception.message")]
-    return ": ".join(str(p) for p in parts if p)
 
 
 def _lso_attributes(
@@ -453,196 +328,3 @@ def _severity_name(number: int) -> str:
         return str(SeverityNumber.Name(number)).removeprefix("SEVERITY_NUMBER_")
     except ValueError:
         return str(number)
-
-
-# --- protobuf ---------------------------------------------------------------------------------
-
-
-def _parse(kind: Any, body: bytes) -> Any:
-    try:
-        return kind.FromString(body)
-    except (DecodeError, RecursionError) as exc:
-        raise Undecodable(f"not a protobuf {kind.__name__}: {exc}") from None
-
-
-def _pb_attributes(pairs: Any) -> Attributes:
-    return [(kv.key, _pb_value(kv.value, 0)) for kv in pairs]
-
-
-def _pb_value(value: AnyValue, depth: int) -> Any:
-    which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "array_value":
-        if depth >= MAX_DEPTH:
-            return "…"
-        return [_pb_value(v, depth + 1) for v in value.array_value.values[:MAX_ATTRIBUTES]]
-    if which == "kvlist_value":
-        if depth >= MAX_DEPTH:
-            return "…"
-        pairs = value.kvlist_value.values[:MAX_ATTRIBUTES]
-        return {kv.key: _pb_value(kv.value, depth + 1) for kv in pairs}
-    return getattr(value, which)
-
-
-# --- JSON -------------------------------------------------------------------------------------
-
-
-def _json_doc(body: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Undecodable(f"not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise Undecodable("the body must be a JSON object")
-    return doc
-
-
-def _list(doc: dict[str, Any], key: str) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise Undecodable(f"{key} must be a list of objects")
-    return value
-
-
-def _dict(doc: dict[str, Any], key: str) -> dict[str, Any]:
-    value = doc.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Undecodable(f"{key} must be an object")
-    return value
-
-
-def _str(doc: dict[str, Any], key: str) -> str:
-    value = doc.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise Undecodable(f"{key} must be a string")
-    return value
-
-
-def _int(doc: dict[str, Any], key: str) -> int:
-    """An integer field: a number or, as proto3's JSON writes int64, a decimal string."""
-    value = doc.get(key)
-    if value is None:
-        return 0
-    if type(value) is int:
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 20:
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise Undecodable(f"{key} must be an integer, not {_text(value)[:40]}")
-
-
-def _enum(doc: dict[str, Any], key: str, kind: Any) -> int:
-    """An enum field: its integer (as the OTLP/JSON spec says) or its name."""
-    value = doc.get(key)
-    if isinstance(value, str) and not value.lstrip("-").isdigit():
-        try:
-            return int(kind.Value(value))
-        except ValueError:
-            raise Undecodable(f"{key}: unknown value {value[:40]!r}") from None
-    return _int(doc, key)
-
-
-def _hex(doc: dict[str, Any], key: str) -> bytes:
-    """A trace or span id: hex in OTLP/JSON (not base64 as proto3's JSON would have it)."""
-    value = _str(doc, key)
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise Undecodable(f"{key} must be hex, not {value[:40]!r}") from None
-
-
-def _json_attributes(doc: dict[str, Any]) -> Attributes:
-    pairs = []
-    for kv in _list(doc, "attributes"):
-        pairs.append((_str(kv, "key"), _json_value(kv.get("value"), "value", 0)))
-    return pairs
-
-
-def _json_value(value: Any, where: str, depth: int) -> Any:
-    """An AnyValue object (`{"stringValue": ...}`, `{"intValue": "3"}`, ...) as a plain value."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise Undecodable(f"{where} must be an AnyValue object")
-    if not value:
-        return None
-    key = next(iter(value))
-    if key == "stringValue":
-        return _str(value, key)
-    if key == "boolValue" and isinstance(value[key], bool):
-        return value[key]
-    if key == "intValue":
-        return _int(value, key)
-    if key == "doubleValue" and isinstance(value[key], int | float | str):
-        try:
-            return float(value[key])  # proto3 JSON writes NaN and Infinity as strings
-        except ValueError:
-            pass
-    if key == "bytesValue":
-        try:
-            return base64.b64decode(_str(value, key), validate=True)
-        except ValueError:
-            pass
-    if key in ("arrayValue", "kvlistValue"):
-        if depth >= MAX_DEPTH:
-            return "…"
-        items = _list(_dict(value, key), "values")[:MAX_ATTRIBUTES]
-        if key == "arrayValue":
-            return [_json_value(v, where, depth + 1) for v in items]
-        return {_str(kv, "key"): _json_value(kv.get("value"), where, depth + 1) for kv in items}
-    if key not in ("boolValue", "doubleValue", "bytesValue"):
-        return None  # a kind of value this version does not know: ignored, as the spec asks
-    raise Undecodable(f"{where}: {key} has the wrong type")
-
-
-# --- answers ----------------------------------------------------------------------------------
-
-
-def trace_response(translation: Translation | None, as_json: bool) -> bytes:
-    """An ExportTraceServiceResponse: empty for a full success, else partialSuccess."""
-    if translation is None or not translation.rejected:
-        return b"{}" if as_json else b""
-    rejected, message = translation.rejected, translation.message()
-    if as_json:
-        return orjson.dumps({"partialSuccess": {"rejectedSpans": str(rejected),
-                                                "errorMessage": message}})  # fmt: skip
-    partial = ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
-    return bytes(ExportTraceServiceResponse(partial_success=partial).SerializeToString())
-
-
-def logs_response(translation: Translation | None, as_json: bool) -> bytes:
-    """An ExportLogsServiceResponse: empty for a full success, else partialSuccess."""
-    if translation is None or not translation.rejected:
-        return b"{}" if as_json else b""
-    rejected, message = translation.rejected, translation.message()
-    if as_json:
-        return orjson.dumps({"partialSuccess": {"rejectedLogRecords": str(rejected),
-                                                "errorMessage": message}})  # fmt: skip
-    partial = ExportLogsPartialSuccess(rejected_log_records=rejected, error_message=message)
-    return bytes(ExportLogsServiceResponse(partial_success=partial).SerializeToString())
-
-
-def status(code: int, message: str, as_json: bool) -> bytes:
-    """A google.rpc.Status, the body of an OTLP error answer. Encoded by hand: two fields do not
-    justify a dependency on googleapis-common-protos."""
-    if as_json:
-        return orjson.dumps({"code": code, "message": message})
-    text = message.encode()
-    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)

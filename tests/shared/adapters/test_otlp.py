@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from shared.adapters import otlp
+from shared.adapters import otlp, otlp_answers, otlp_decode
 from shared.ingest.validate import BatchValidator
 from shared.settings import Settings
 from tests.shared.adapters import otlp_requests as req
@@ -209,7 +209,7 @@ def test_json_as_the_spec_writes_it_by_hand() -> None:
     ],
 )  # fmt: skip
 def test_a_json_body_that_is_no_otlp_request_is_undecodable(body: bytes) -> None:
-    with pytest.raises(otlp.Undecodable):
+    with pytest.raises(otlp_decode.Undecodable):
         otlp.traces(body, True, BOUNDS)
 
 
@@ -218,7 +218,7 @@ def test_a_protobuf_body_that_is_no_otlp_request_is_undecodable() -> None:
         b"\xff\xff\xff",
         gzip.compress(req.traces({"a": [req.span(NOW)]}).SerializeToString()),
     ):
-        with pytest.raises(otlp.Undecodable):
+        with pytest.raises(otlp_decode.Undecodable):
             otlp.traces(body, False, BOUNDS)
     assert otlp.traces(b"", False, BOUNDS).events == {}  # an empty request is a valid one
 
@@ -278,30 +278,37 @@ def test_logs_read_alike_in_json_and_refuse_a_record_without_time() -> None:
 
 def test_the_answers_are_the_specifications_messages() -> None:
     full = otlp.Translation("spans")
-    assert otlp.trace_response(full, False) == b"" and otlp.trace_response(full, True) == b"{}"
+    assert (
+        otlp_answers.trace_response(full, False) == b""
+        and otlp_answers.trace_response(full, True) == b"{}"
+    )
 
     partial = otlp.Translation("spans")
     partial.refuse("span ends before it starts", 3, service="a")
-    answer = ExportTraceServiceResponse.FromString(otlp.trace_response(partial, False))
+    answer = ExportTraceServiceResponse.FromString(otlp_answers.trace_response(partial, False))
     assert answer.partial_success.rejected_spans == 3
     assert answer.partial_success.error_message == (
         "3 spans rejected: service 'a': span ends before it starts (3 spans)"
     )
-    assert orjson.loads(otlp.trace_response(partial, True)) == {"partialSuccess": {
+    assert orjson.loads(otlp_answers.trace_response(partial, True)) == {"partialSuccess": {
         "rejectedSpans": "3", "errorMessage": answer.partial_success.error_message}}  # fmt: skip
 
     records = otlp.Translation("log records")
     records.refuse("log record without a time", 2)
-    logs_answer = ExportLogsServiceResponse.FromString(otlp.logs_response(records, False))
+    logs_answer = ExportLogsServiceResponse.FromString(otlp_answers.logs_response(records, False))
     assert logs_answer.partial_success.rejected_log_records == 2
     assert (
-        orjson.loads(otlp.logs_response(records, True))["partialSuccess"]["rejectedLogRecords"]
+        orjson.loads(otlp_answers.logs_response(records, True))["partialSuccess"][
+            "rejectedLogRecords"
+        ]
         == "2"
     )
 
-    status = RpcStatus.FromString(otlp.status(3, "not a protobuf request " + "é" * 100, False))
+    status = RpcStatus.FromString(
+        otlp_answers.status(3, "not a protobuf request " + "é" * 100, False)
+    )
     assert (status.code, status.message) == (3, "not a protobuf request " + "é" * 100)
-    assert orjson.loads(otlp.status(14, "later", True)) == {"code": 14, "message": "later"}
+    assert orjson.loads(otlp_answers.status(14, "later", True)) == {"code": 14, "message": "later"}
 
 
 def test_the_message_names_the_most_frequent_reasons_first_and_stays_bounded() -> None:
