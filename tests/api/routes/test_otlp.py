@@ -319,8 +319,6 @@ def test_the_key_decides_which_services_may_report(secured: TestClient, clock: C
     assert {system_of(secured, n) for n in ("dbt/orders", "new-by-admin")}
 
 
-# api/routes/pings.py serves one function under several methods (not this module's concern).
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID ping_:UserWarning")
 def test_the_endpoints_are_documented(api: TestClient) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     for path in ("/v1/traces", "/v1/logs"):
