@@ -16,6 +16,7 @@ from api.auth import Authenticator
 from api.middleware.concurrency import ConcurrencyLimit
 from api.middleware.health_memo import HealthMemo
 from api.middleware.ingest_fast_path import IngestFastPath
+from api.middleware.lineage_fast_path import LineageFastPath
 from api.middleware.ping_fast_path import PingFastPath
 from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
@@ -108,6 +109,7 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(ProbePacer, rate_per_s=settings.probe_rate_per_s)
     app.add_middleware(IngestFastPath)
     app.add_middleware(PingFastPath)
+    app.add_middleware(LineageFastPath)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         ConcurrencyLimit,

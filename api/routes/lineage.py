@@ -7,23 +7,29 @@ limit, shedding load, store down) is a 503 with `Retry-After` here.
 """
 
 import math
+from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.auth import CallerDep
+from api.auth import CallerDep, Principal
 from api.body import read_json_body
-from api.deps import IngestDep, LifecycleDep, NowDep, RegistryDep, RunStartsDep, SettingsDep
+from api.deps import NowDep
 from api.errors import retry_later
 from api.reporting import BadSystemName, reporting_system
 from api.schemas.events import Accepted
 from shared.adapters.openlineage import native_events, parse
 from shared.errors import InvalidInput, RateLimited
-from shared.services.run_starts import Start
+from shared.ingest.accept import Ingest
+from shared.services.lifecycle import Lifecycle
+from shared.services.registry import Registry
+from shared.services.run_starts import RunStarts, Start
+from shared.settings import Settings
 
 router = APIRouter(tags=["openlineage"])
+LINEAGE_PATH = "/api/v1/lineage"  # openlineage-python's default endpoint
 
 # Where a native field's error points in the RunEvent.
 _FIELDS = {"ts": ("eventTime",), "run_id": ("run", "runId"), "stage": ("job", "name"),
@@ -31,7 +37,7 @@ _FIELDS = {"ts": ("eventTime",), "run_id": ("run", "runId"), "stage": ("job", "n
 
 
 @router.post(
-    "/api/v1/lineage",
+    LINEAGE_PATH,
     response_model=Accepted,
     responses={
         400: {"description": "Broken gzip, or the client left before sending the whole body"},
@@ -51,17 +57,20 @@ _FIELDS = {"ts": ("eventTime",), "run_id": ("run", "runId"), "stage": ("job", "n
         }
     },
 )  # fmt: skip
-async def post_lineage(
-    request: Request,
-    caller: CallerDep,
-    registry: RegistryDep,
-    lifecycle: LifecycleDep,
-    ingest: IngestDep,
-    run_starts: RunStartsDep,
-    settings: SettingsDep,
-    now: NowDep,
-) -> Response:
+async def post_lineage(request: Request, caller: CallerDep, now: NowDep) -> Response:
     """Take one RunEvent. 200 only once its events are in the stream."""
+    return await take_run_event(request, caller, now)
+
+
+async def take_run_event(request: Request, caller: Principal | None, now: datetime) -> Response:
+    """The whole of a lineage request after routing (api/middleware/lineage_fast_path.py calls
+    it too); the services come from `app.state` (api/main.py)."""
+    state = request.app.state
+    registry: Registry = state.registry
+    lifecycle: Lifecycle = state.lifecycle
+    ingest: Ingest = state.ingest
+    run_starts: RunStarts = state.run_starts
+    settings: Settings = state.settings
     report = parse(await read_json_body(request, settings.max_body_bytes))
     try:
         system_id = await reporting_system(caller, report.system_name, registry, lifecycle)

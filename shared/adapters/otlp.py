@@ -292,8 +292,9 @@ def _ts(at_ns: int, bounds: Bounds) -> str:
         raise Refused(f"dated more than {bounds.max_event_age_s} s before now")
     if at_ns > bounds.latest_ns:
         raise Refused(f"dated more than {bounds.max_future_skew_s} s after now")
-    at = _EPOCH + timedelta(microseconds=at_ns // 1000)
-    return at.isoformat(timespec="microseconds")
+    # Milliseconds, as LSO keeps them, written as native ingest reads fastest (`...:06.123Z`).
+    at = _EPOCH + timedelta(milliseconds=at_ns // _NS_PER_MS)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _set_payload(event: dict[str, Any], payload: dict[str, Any], text: str, limit: int) -> None:

@@ -89,12 +89,21 @@ def _row(
     if given_id is not None and (type(given_id) is not int or given_id != system_id):
         return None
     payload = e.get("payload")
-    if payload is not None and (
-        type(payload) is not dict
-        or payload_depth(payload) > MAX_PAYLOAD_DEPTH
-        or len(orjson.dumps(payload)) > max_payload_bytes
-    ):
-        return None
+    if payload is not None:
+        if type(payload) is not dict:
+            return None
+        try:
+            encoded = orjson.dumps(payload)
+        except orjson.JSONEncodeError:
+            return None  # pydantic names the problem
+        if len(encoded) > max_payload_bytes:
+            return None
+        # Nesting needs an opening bracket per level: with fewer brackets than the limit in the
+        # whole text (strings included, so this only overcounts) the walk cannot find too many.
+        if encoded.count(b"{") + encoded.count(b"[") > MAX_PAYLOAD_DEPTH and (
+            payload_depth(payload) > MAX_PAYLOAD_DEPTH
+        ):
+            return None
     ts_ms = _epoch_ms(ts)
     if ts_ms is None or not earliest_ms <= ts_ms <= latest_ms:
         return None

@@ -10,6 +10,8 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from api.middleware.lineage_fast_path import LineageFastPath
+from tests.support.api import middleware
 from tests.support.clock import Clock
 from worker.consumer import DrainStats
 
@@ -68,12 +70,22 @@ def test_a_job_reports_its_runs_and_their_failures(
         run_event("RUNNING", t + timedelta(seconds=20), ok),
         run_event("COMPLETE", t + timedelta(seconds=65), ok),
         run_event("START", t + timedelta(minutes=2), bad),
-        run_event("FAIL", t + timedelta(minutes=2, seconds=9), bad,
-                  error="division by zero in orders.py"),  # fmt: skip
+        run_event(
+            "FAIL", t + timedelta(minutes=2, seconds=9), bad, error="division by zero in orders.py"
+        ),  # fmt: skip
     ):
         answer = post(api, event)
         assert answer.status_code == 200, answer.text
     sid = system_named(api, "airflow/nightly_orders")  # created on first report
+    assert middleware(api, LineageFastPath).handled == 5  # answered before FastAPI's routing
+    assert (
+        api.post(
+            "/api/v1/lineage?x=1",
+            content=orjson.dumps(run_event("START", t, ok)),
+            headers={"content-type": "application/json"},
+        ).status_code
+        == 200
+    )  # the route
     drain()
 
     runs = {r["run_id"]: r for r in api.get(f"/systems/{sid}/runs").json()["runs"]}
@@ -98,10 +110,12 @@ def test_a_task_with_a_parent_is_a_stage_of_its_dag_run(
     parent = ("airflow", "orders_dag", dag_run)
     for event in (
         run_event("START", t, dag_run, job="orders_dag"),
-        run_event("START", t + timedelta(seconds=1), task_run, job="orders_dag.extract",
-                  parent=parent),  # fmt: skip
-        run_event("COMPLETE", t + timedelta(seconds=31), task_run, job="orders_dag.extract",
-                  parent=parent),  # fmt: skip
+        run_event(
+            "START", t + timedelta(seconds=1), task_run, job="orders_dag.extract", parent=parent
+        ),  # fmt: skip
+        run_event(
+            "COMPLETE", t + timedelta(seconds=31), task_run, job="orders_dag.extract", parent=parent
+        ),  # fmt: skip
     ):
         assert post(api, event).status_code == 200
     sid = system_named(api, "airflow/orders_dag")
