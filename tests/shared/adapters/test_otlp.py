@@ -37,7 +37,7 @@ def test_a_span_becomes_one_event_of_its_service() -> None:
 
     assert translation.rejected == 0
     assert translation.events == {"orders-etl": [{
-        "ts": "2026-12-01T09:00:00.500000+00:00",
+        "ts": "2026-12-01T09:00:00.500Z",
         "event_type": "load orders",
         "status": "error",
         "latency_ms": 250.5,
