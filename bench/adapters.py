@@ -127,6 +127,6 @@ def ratio_lines(median: Any) -> list[str]:
         a, b = median(adapter, "events_s"), median(native, "events_s")
         if a and b:
             verdict = "met" if a / b >= TARGET else "MISSED"
-            out.append(f"- {adapter.removeprefix('adapter_')}: {a / b:.2f}x "
-                       f"{native.removeprefix('adapter_')} (target {TARGET}x: {verdict})")  # fmt: skip
+            names = adapter.removeprefix("adapter_"), native.removeprefix("adapter_")
+            out.append(f"- {names[0]}: {a / b:.2f}x {names[1]} (target {TARGET}x: {verdict})")
     return out
