@@ -19,7 +19,6 @@ import orjson
 from shared.model.events import MAX_PAYLOAD_DEPTH, UNSAFE_CHARS, payload_depth
 
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
-_LONG_NUMBER = re.compile(rb"\d{19}")
 _MAX_LATENCY_MS = 1e10
 _OPTIONAL_LIMITS = (("run_id", 0, 128), ("stage", 0, 64), ("event_id", 1, 128))
 # A body that could hold a control or formatting character in a string: a JSON escape, or the UTF-8
@@ -54,10 +53,6 @@ def compact_rows(
         if row is None:
             return None
         rows.append(row)
-    # orjson reads integers beyond 64 bits as floats, pydantic keeps them exact (and the payload
-    # check refuses them): only a payload can hide one (other fields are type- or range-checked).
-    if any(row[7] is not None for row in rows) and _LONG_NUMBER.search(body):
-        return None
     # Only a body that could hold one pays for the look at every identifier.
     if _MAYBE_UNSAFE.search(body) and any(
         row[i] is not None and UNSAFE_CHARS.search(row[i]) for row in rows for i in _IDENTIFIERS
@@ -97,6 +92,12 @@ def _row(
         except orjson.JSONEncodeError:
             return None  # pydantic names the problem
         if len(encoded) > max_payload_bytes:
+            return None
+        # orjson reads an integer beyond 64 bits as a float, which pydantic keeps exact (and the
+        # payload check then refuses): such a float is written back with an exponent. Any `e+`
+        # (also a float spelt so, or in a string) leaves the judgement to pydantic. Looking here,
+        # not at the whole body, spares a scan of every digit of ids and timestamps.
+        if b"e+" in encoded:
             return None
         # Nesting needs an opening bracket per level: with fewer brackets than the limit in the
         # whole text (strings included, so this only overcounts) the walk cannot find too many.

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,12 +107,25 @@ def test_the_fast_path_answers_only_what_pydantic_accepts_and_the_same(doc: Any)
         assert fast == pydantic_rows(body)
 
 
-def test_integers_beyond_64_bits_are_left_to_pydantic() -> None:
+@pytest.mark.parametrize(
+    "payload",
+    [{"big": 909045935594012449140024037649416192}, {"low": -(2**63) - 1},
+     {"deep": [1, {"big": 2**64}]}],
+)  # fmt: skip
+def test_integers_beyond_64_bits_are_left_to_pydantic(payload: dict[str, Any]) -> None:
     event = {"ts": "2026-11-28T03:20:16Z", "event_type": "load", "status": "ok", "latency_ms": 1,
-             "payload": {"big": 909045935594012449140024037649416192}}  # fmt: skip
+             "payload": payload}  # fmt: skip
     body = json.dumps({"events": [event]}).encode()
     assert compact_rows(body, 7, LATEST_MS, 5, 200) is None
     assert pydantic_rows(body) is None
+
+
+def test_integers_within_64_bits_and_long_ids_take_the_fast_path() -> None:
+    event = {"ts": "2026-11-28T03:20:16Z", "event_type": "load", "status": "ok", "latency_ms": 1,
+             "event_id": "1234567890123456789012345", "payload": {"max": 2**64 - 1}}  # fmt: skip
+    body = json.dumps({"events": [event]}).encode()
+    fast = compact_rows(body, 7, LATEST_MS, 5, 200)
+    assert fast is not None and fast == pydantic_rows(body)
 
 
 def test_plain_valid_batches_take_the_fast_path() -> None:
