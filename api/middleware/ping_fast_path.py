@@ -10,9 +10,9 @@ endpoints and validate the unusual forms.
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from api import errors
+from api.middleware.fast_path import Answer, FastPath
 from api.routes.pings import Ping
 from shared.adapters.pings import Signal, signal_of_exit_status
 
@@ -21,33 +21,25 @@ _SIGNALS = {"start": Signal.START, "fail": Signal.FAIL, "log": Signal.LOG}
 MAX_KEY_CHARS = 128
 
 
-class PingFastPath:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.handled = 0  # for tests and diagnostics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+class PingFastPath(FastPath):
+    def answer_for(self, scope: Scope) -> Answer | None:
         plain = _plain_ping(scope)
         if plain is None:
-            await self.app(scope, receive, send)
-            return
-        self.handled += 1
+            return None
         key, signal, exit_status = plain
-        state = scope["app"].state
-        request = Request(scope, receive)
-        ping = Ping(key, request, state.authenticator, state.ingest, state.run_starts,
-                    state.clock(), None)  # fmt: skip
 
-        async def call() -> Response:
+        async def answer(request: Request) -> Response:
+            state = request.app.state
+            ping = Ping(key, request, state.authenticator, state.ingest, state.run_starts,
+                        state.clock(), None)  # fmt: skip
             return await ping.answer(signal, exit_status)
 
-        response = await errors.answered(call)
-        await response(scope, receive, send)
+        return answer
 
 
 def _plain_ping(scope: Scope) -> tuple[str, Signal, int | None] | None:
     """(key, signal, exit status) of a plain ping request, else None."""
-    if scope["type"] != "http" or scope["method"] not in ("GET", "POST") or scope["query_string"]:
+    if scope["method"] not in ("GET", "POST") or scope["query_string"]:
         return None
     path: str = scope["path"]
     if not path.startswith(_PREFIX):
