@@ -2,69 +2,46 @@
 with their outcome and duration and counted once in health, every event counted exactly once
 across a 5 s store pause, a full buffer dropping and counting, a forked child reporting, lso-run."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lso.embedded import binary_path, free_port
+from lso.embedded import binary_path
 from lso_client import LSOClient
-from tests.support.processes import descendants, spawn_lso, stop
+from tests.support.processes import descendants
+from tests.support.up import Up, lso_up
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 LSO_RUN = str(Path(sys.executable).with_name("lso-run"))
 
 
-@dataclass
-class Deployment:
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-    log: list[bytes] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def admin(self) -> str:
-        return (self.data_dir / "admin-token").read_text().strip()
-
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Authorization": f"Bearer {token or self.admin}"}
-        headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.url + path, data, headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                raise AssertionError(f"{method} {path}: {error.code} {error.read()!r}") from None
+class Deployment(Up):
+    def json(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        """The JSON answer of a request that must succeed."""
+        status, answer = self.call(method, path, body, token)
+        assert status // 100 == 2, f"{method} {path}: {status} {answer!r}"
+        return answer
 
     def system_id(self, name: str) -> int:
-        found = [s for s in self.call("GET", "/systems")["systems"] if s["name"] == name]
+        found = [s for s in self.json("GET", "/systems")["systems"] if s["name"] == name]
         assert found, f"no system {name!r}"
         return int(found[0]["system_id"])
 
     def health(self, system_id: int) -> dict[str, Any]:
-        return self.call("GET", f"/systems/{system_id}/health?window_seconds=3600")  # type: ignore[no-any-return]
+        return self.json("GET", f"/systems/{system_id}/health?window_seconds=3600")  # type: ignore[no-any-return]
 
     def runs(self, system_id: int) -> list[dict[str, Any]]:
-        return self.call("GET", f"/systems/{system_id}/runs")["runs"]  # type: ignore[no-any-return]
+        return self.json("GET", f"/systems/{system_id}/runs")["runs"]  # type: ignore[no-any-return]
 
     def store_pid(self) -> int:
         binary = binary_path().resolve()
@@ -76,41 +53,11 @@ class Deployment:
                 continue
         raise AssertionError("no embedded store below lso up")
 
-    def tail(self) -> str:
-        return b"".join(self.log).decode(errors="replace")[-3000:]
-
 
 @pytest.fixture(scope="module")
 def lso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    data_dir = tmp_path_factory.mktemp("lso-up") / "data"
-    up = spawn_lso(
-        "up", "--port", str(port := free_port()), "--workers", "1", "--job-processes", "1",
-        "--data-dir", str(data_dir), env={},
-    )  # fmt: skip
-    deployment = Deployment(port, data_dir, up)
-
-    def drain() -> None:  # a full pipe would block lso up
-        assert up.stdout is not None
-        for line in up.stdout:
-            deployment.log.append(line)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-
-    def ready() -> bool:
-        if up.poll() is not None:
-            raise AssertionError(f"lso up exited with {up.returncode}:\n{deployment.tail()}")
-        with urllib.request.urlopen(deployment.url + "/readyz", timeout=2) as response:
-            return response.status == 200
-
-    try:
-        wait_for(ready, 60, "lso up to be ready", ignore=(OSError,))
-        yield deployment
-    finally:
-        stop(up)
-        reader.join(10)
-        if up.stdout is not None:
-            up.stdout.close()
+    with lso_up(tmp_path_factory.mktemp("lso-up") / "data", kind=Deployment) as up:
+        yield up
 
 
 def counted(lso: Deployment, system_id: int, total: int) -> dict[str, Any]:
@@ -272,7 +219,7 @@ def test_lso_run_reports_a_failing_script(lso: Deployment) -> None:
 
 def test_an_ingest_key_reports_to_its_system_by_name(lso: Deployment) -> None:
     """GET /systems/by-name/{name} answers for a key that may ingest into the system."""
-    system = lso.call("POST", "/systems", {"name": "sdk-by-name"})
+    system = lso.json("POST", "/systems", {"name": "sdk-by-name"})
     key = system["ingest_key"]["token"]
     with LSOClient(lso.url, key) as client:
         client.event("sdk-by-name", "load", latency_ms=5)
@@ -286,7 +233,7 @@ def test_an_ingest_key_reports_to_its_system_by_name(lso: Deployment) -> None:
 def test_a_namespace_key_registers_and_reports_to_names_under_its_namespace(
     lso: Deployment,
 ) -> None:
-    key = lso.call("POST", "/keys", {"kind": "namespace", "namespace": "sdk-team"})["token"]
+    key = lso.json("POST", "/keys", {"kind": "namespace", "namespace": "sdk-team"})["token"]
     with LSOClient(lso.url, key) as client:
         with client.run("sdk-team/orders:nightly") as run, run.stage("load"):
             pass

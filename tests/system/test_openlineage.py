@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import Spawn
-from tests.support.up import Up, start_up
+from tests.support.up import Up, lso_up
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
@@ -33,8 +32,12 @@ def runs_of(up: Up, name: str) -> dict[str, Any]:
     return {r["run_id"]: r for r in up.get(f"/systems/{system['system_id']}/runs")["runs"]}
 
 
-def test_openlineage_python_reports_runs_failures_and_tasks(spawn: Spawn, tmp_path: Path) -> None:
-    up = start_up(spawn, tmp_path / "data")
+def test_openlineage_python_reports_runs_failures_and_tasks(tmp_path: Path) -> None:
+    with lso_up(tmp_path / "data") as up:
+        check_reports(up)
+
+
+def check_reports(up: Up) -> None:
     status, key = up.call("POST", "/keys", {"kind": "namespace", "namespace": "etl"})
     assert status == 201, key
 

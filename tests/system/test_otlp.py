@@ -3,12 +3,8 @@ and gzip) and hand-built OTLP/JSON and protobuf requests, as a user's program wo
 
 import gzip
 import json
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,43 +21,20 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from lso.embedded import free_port
 from tests.shared.adapters import otlp_requests as req
-from tests.support.processes import spawn_lso, stop
+from tests.support.up import Up, lso_up
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.process
 
 
-@dataclass
-class Up:
-    url: str
-    admin: str
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        key: str | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(f"{self.url}{path}", data=body, method=method,
-                                         headers={"Authorization": f"Bearer {key or self.admin}",
-                                                  **(headers or {})})  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, dict(error.headers), error.read()
-
+class Otlp(Up):
     def health(self, name: str) -> dict[str, Any] | None:
-        status, _, body = self.call("GET", f"/systems/by-name/{name}")
+        status, _, body = self.request("GET", f"/systems/by-name/{name}")
         if status != 200:
             return None
         sid = json.loads(body)["system_id"]
-        return dict(json.loads(self.call("GET", f"/systems/{sid}/health")[2]))
+        return dict(json.loads(self.request("GET", f"/systems/{sid}/health")[2]))
 
     def totals(self, name: str, total: int) -> dict[str, Any] | None:
         """The system's health once it counts `total` events (None before)."""
@@ -70,40 +43,20 @@ class Up:
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    data_dir = tmp_path_factory.mktemp("otlp") / "data"
-    port = free_port()
-    process = spawn_lso("up", "--port", str(port), "--workers", "1", "--job-processes", "1",
-                        "--data-dir", str(data_dir), env={})  # fmt: skip
-    log: list[bytes] = []
-    assert process.stdout is not None
-    reader = threading.Thread(target=lambda: log.extend(process.stdout or []), daemon=True)
-    reader.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, b"".join(log).decode(errors="replace")
-        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
-            return bool(response.status == 200)
-
-    try:
-        wait_for(ready, 60, "lso up to be ready")
-        yield Up(url, (data_dir / "admin-token").read_text().strip())
-    finally:
-        code = stop(process)
-        reader.join(10)
-        process.stdout.close()
-        assert code == 0, b"".join(log).decode(errors="replace")[-4000:]
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Otlp]:
+    with lso_up(tmp_path_factory.mktemp("otlp") / "data", kind=Otlp) as started:
+        yield started
+    assert started.exit_code == 0, started.tail()
 
 
-def namespace_key(up: Up, namespace: str) -> str:
+def namespace_key(up: Otlp, namespace: str) -> str:
     body = json.dumps({"kind": "namespace", "namespace": namespace}).encode()
-    status, _, answer = up.call("POST", "/keys", body, {"Content-Type": "application/json"})
+    status, _, answer = up.request("POST", "/keys", body, {"Content-Type": "application/json"})
     assert status == 201, answer
     return str(json.loads(answer)["token"])
 
 
-def test_the_sdks_span_exporter_reports_a_pipeline_plain_and_gzipped(up: Up) -> None:
+def test_the_sdks_span_exporter_reports_a_pipeline_plain_and_gzipped(up: Otlp) -> None:
     key = namespace_key(up, "shop")
     # checkout: the trace is the run; refunds: the resource names it (lso.run_id)
     for compression, service, named in (
@@ -137,11 +90,11 @@ def test_the_sdks_span_exporter_reports_a_pipeline_plain_and_gzipped(up: Up) -> 
         assert (last_error["event_type"], last_error["stage"]) == ("load", "load")
         assert last_error["run_id"] == run_id
         assert set(health["stages"]) == {"extract", "transform", "load"}
-        runs = json.loads(up.call("GET", f"/systems/{health['system_id']}/runs")[2])["runs"]
+        runs = json.loads(up.request("GET", f"/systems/{health['system_id']}/runs")[2])["runs"]
         assert [(r["run_id"], r["events"], r["errors"]) for r in runs] == [(run_id, 5, 1)]
 
 
-def test_the_sdks_log_exporter_reports_error_records_as_errors(up: Up) -> None:
+def test_the_sdks_log_exporter_reports_error_records_as_errors(up: Otlp) -> None:
     provider = LoggerProvider(resource=Resource.create({"service.name": "nightly-backup"}))
     exporter = OTLPLogExporter(endpoint=f"{up.url}/v1/logs",
                                headers={"Authorization": f"Bearer {up.admin}"})  # fmt: skip
@@ -159,7 +112,9 @@ def test_the_sdks_log_exporter_reports_error_records_as_errors(up: Up) -> None:
     assert health["last_error"]["event_type"] == "backup.job"
 
 
-def test_hand_built_json_and_protobuf_requests_with_gzip_and_partial_success(up: Up) -> None:
+def test_hand_built_json_and_protobuf_requests_with_gzip_and_partial_success(
+    up: Otlp,
+) -> None:
     end_ns = time.time_ns()
     doc = {"resourceSpans": [
         {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "by-hand"}}]},
@@ -174,7 +129,7 @@ def test_hand_built_json_and_protobuf_requests_with_gzip_and_partial_success(up:
     ]}  # fmt: skip
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     body = gzip.compress(json.dumps(doc).encode())
-    status, answer_headers, answer = up.call("POST", "/v1/traces", body, headers)
+    status, answer_headers, answer = up.request("POST", "/v1/traces", body, headers)
     assert status == 200 and answer_headers["content-type"] == "application/json"
     assert json.loads(answer)["partialSuccess"]["rejectedSpans"] == "1"
     assert "no service.name" in json.loads(answer)["partialSuccess"]["errorMessage"]
@@ -182,16 +137,16 @@ def test_hand_built_json_and_protobuf_requests_with_gzip_and_partial_success(up:
     records = [req.log(datetime.now(UTC), "ok"), req.log(datetime.now(UTC), "failed", 17)]
     logs = req.logs({"by-hand": records}).SerializeToString()
     protobuf = {"Content-Type": "application/x-protobuf"}
-    status, answer_headers, answer = up.call("POST", "/v1/logs", logs, protobuf)
+    status, answer_headers, answer = up.request("POST", "/v1/logs", logs, protobuf)
     assert status == 200 and answer_headers["content-type"] == "application/x-protobuf"
     assert not ExportLogsServiceResponse.FromString(answer).HasField("partial_success")
 
     health = wait_for(lambda: up.totals("by-hand", 3), 30, "the hand-built requests in /health")
     assert (health["total"], health["errors"]) == (3, 2)
-    assert up.call("POST", "/v1/traces", body, headers)[0] == 200  # an exporter's retry
+    assert up.request("POST", "/v1/traces", body, headers)[0] == 200  # an exporter's retry
     marker = req.logs({"by-hand": [req.log(datetime.now(UTC), "after the retry")]})
-    assert up.call("POST", "/v1/logs", marker.SerializeToString(), protobuf)[0] == 200
+    assert up.request("POST", "/v1/logs", marker.SerializeToString(), protobuf)[0] == 200
     # Applied in order after the retry (one system, one partition): the retry counted nothing.
     health = wait_for(lambda: up.totals("by-hand", 4), 30, "the marker in /health")
     assert health["total"] == 4
-    assert up.call("POST", "/v1/traces", b"{", {"Content-Type": "application/json"})[0] == 400
+    assert up.request("POST", "/v1/traces", b"{", {"Content-Type": "application/json"})[0] == 400
