@@ -4,6 +4,7 @@ outage a 503 with Retry-After, never a 500."""
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -41,18 +42,35 @@ def is_store_unavailable(exc: Exception) -> bool:
     return isinstance(exc, rex.ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """How a refusal is answered, whatever the body's shape (JSON here, google.rpc.Status for
+    OTLP): status, detail and headers (`Retry-After` for a "not now")."""
+
+    status: int
+    detail: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def retry_after(retry_after_s: float) -> dict[str, str]:
+    """The `Retry-After` header: whole seconds, at least 1."""
+    return {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+
+
 def retry_later(status_code: int, detail: str, retry_after_s: float) -> JSONResponse:
-    """A 429 or 503 telling the client when to retry (whole seconds, at least 1)."""
-    return JSONResponse(
-        {"detail": detail},
-        status_code=status_code,
-        headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
-    )
+    """A 429 or 503 telling the client when to retry."""
+    return JSONResponse({"detail": detail}, status_code=status_code,
+                        headers=retry_after(retry_after_s))  # fmt: skip
+
+
+def store_unavailable(exc: Exception) -> Refusal:
+    log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
+    return Refusal(503, "the store is unavailable; retry later", retry_after(RETRY_AFTER_S))
 
 
 def store_unavailable_response(exc: Exception) -> JSONResponse:
-    log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
-    return retry_later(503, "the store is unavailable; retry later", RETRY_AFTER_S)
+    refused = store_unavailable(exc)
+    return JSONResponse({"detail": refused.detail}, refused.status, refused.headers)
 
 
 async def _on_redis_error(request: Request, exc: Exception) -> JSONResponse:
@@ -91,17 +109,24 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-def domain_response(exc: DomainError) -> Response:
-    """The answer to a domain error (the app's handler and the raw ingest middleware share it)."""
-    if isinstance(exc, InvalidInput):
-        return _invalid(exc.errors(), exc.complete)
+def refusal(exc: DomainError) -> Refusal:
+    """The answer to any domain error but InvalidInput (whose body lists its errors)."""
     if isinstance(exc, StoreNotDurable):
         log.error("durable ack failed: %s", exc)
-        return retry_later(503, f"the batch could not be confirmed durable: {exc}", RETRY_AFTER_S)
+        detail = f"the batch could not be confirmed durable: {exc}"
+        return Refusal(503, detail, retry_after(RETRY_AFTER_S))
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     if isinstance(exc, RetryLater):
-        return retry_later(status, exc.detail, exc.retry_after_s)
-    return JSONResponse({"detail": exc.detail}, status_code=status)
+        return Refusal(status, exc.detail, retry_after(exc.retry_after_s))
+    return Refusal(status, exc.detail)
+
+
+def domain_response(exc: DomainError) -> Response:
+    """The answer to a domain error (the app's handler and the fast paths share it)."""
+    if isinstance(exc, InvalidInput):
+        return _invalid(exc.errors(), exc.complete)
+    refused = refusal(exc)
+    return JSONResponse({"detail": refused.detail}, refused.status, refused.headers or None)
 
 
 async def answered(call: Callable[[], Awaitable[Response]]) -> Response:

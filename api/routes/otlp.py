@@ -10,8 +10,6 @@ appended, answers the whole export, and its resending is counted once because ev
 an id derived from its span or record (repeated ids are dropped within LSO_DEDUPE_TTL_S).
 """
 
-import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,25 +19,16 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from redis.exceptions import RedisError
 
-from api import auth
+from api import auth, errors
 from api.body import read_body
 from api.deps import AuthenticatorDep, IngestDep, LifecycleDep, NowDep, SettingsDep
-from api.errors import RETRY_AFTER_S, is_store_unavailable
 from api.reporting import BadSystemName, reporting_system
 from shared.adapters import otlp, otlp_answers, otlp_decode
-from shared.errors import (
-    InvalidInput,
-    Overloaded,
-    RateLimited,
-    RetryLater,
-    StoreNotDurable,
-    SystemNotFound,
-)
+from shared.errors import DomainError, InvalidInput, Overloaded, SystemNotFound
 from shared.ingest.accept import Ingest
 from shared.services.lifecycle import Lifecycle
 from shared.settings import Settings
 
-log = logging.getLogger("lso.api")
 router = APIRouter(tags=["otlp"])
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
@@ -137,19 +126,14 @@ async def export(
             raise HTTPException(403, translation.message())
     except HTTPException as exc:
         return _error(exc.status_code, str(exc.detail), as_json, exc.headers)
-    except RetryLater as exc:
-        status = 429 if isinstance(exc, RateLimited) else 503
-        return _error(status, exc.detail, as_json, _retry_after(exc.retry_after_s))
-    except StoreNotDurable as exc:
-        log.error("durable ack failed: %s", exc)
-        detail = f"the events could not be confirmed durable: {exc}"
-        return _error(503, detail, as_json, _retry_after(RETRY_AFTER_S))
+    except DomainError as exc:  # "not now" (429/503 with Retry-After), or a deletion meanwhile
+        refused = errors.refusal(exc)
+        return _error(refused.status, refused.detail, as_json, refused.headers)
     except RedisError as exc:
-        if not is_store_unavailable(exc):
+        if not errors.is_store_unavailable(exc):
             raise
-        log.warning("store unavailable: %s: %s", type(exc).__name__, exc)
-        detail = "the store is unavailable; retry later"
-        return _error(503, detail, as_json, _retry_after(RETRY_AFTER_S))
+        refused = errors.store_unavailable(exc)
+        return _error(refused.status, refused.detail, as_json, refused.headers)
     return Response(signal.respond(translation, as_json), media_type=JSON if as_json else PROTOBUF)
 
 
@@ -223,7 +207,3 @@ def _error(
         headers=headers,
         media_type=JSON if encoded_json else PROTOBUF,
     )
-
-
-def _retry_after(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, math.ceil(seconds)))}
