@@ -13,7 +13,7 @@ The answers are encoded by shared/adapters/otlp_answers.py.
 
 import base64
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,16 +113,7 @@ class Refused(Exception):
 def traces(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
     """The events of an OTLP trace request by service, and the spans refused (raises
     Undecodable)."""
-    resources = read_spans(body, as_json)
-    translation = Translation("spans")
-    for service, defaults, items in _by_service(resources, translation):
-        events = translation.events.setdefault(service, [])
-        for span in items:
-            try:
-                events.append(span_event(span, defaults, bounds))
-            except Refused as why:
-                translation.refuse(str(why), service=service)
-    return translation
+    return _translated(read_spans(body, as_json), Translation("spans"), span_event, bounds)
 
 
 def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict[str, Any]:
@@ -163,16 +154,7 @@ def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict
 def logs(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
     """The events of an OTLP logs request by service, and the records refused (raises
     Undecodable)."""
-    resources = read_logs(body, as_json)
-    translation = Translation("log records")
-    for service, defaults, items in _by_service(resources, translation):
-        events = translation.events.setdefault(service, [])
-        for record in items:
-            try:
-                events.append(log_event(record, defaults, bounds))
-            except Refused as why:
-                translation.refuse(str(why), service=service)
-    return translation
+    return _translated(read_logs(body, as_json), Translation("log records"), log_event, bounds)
 
 
 def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict[str, Any]:
@@ -212,6 +194,23 @@ def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict
 
 
 # --- both signals -----------------------------------------------------------------------------
+
+
+def _translated(
+    resources: Iterable[Resource],
+    translation: Translation,
+    to_event: Callable[[Any, dict[str, str], Bounds], dict[str, Any]],
+    bounds: Bounds,
+) -> Translation:
+    """Each item of each acceptable service made an event by `to_event`, or refused alone."""
+    for service, defaults, items in _by_service(resources, translation):
+        events = translation.events.setdefault(service, [])
+        for item in items:
+            try:
+                events.append(to_event(item, defaults, bounds))
+            except Refused as why:
+                translation.refuse(str(why), service=service)
+    return translation
 
 
 def _by_service(
