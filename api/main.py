@@ -17,6 +17,7 @@ from api.middleware.concurrency import ConcurrencyLimit
 from api.middleware.health_memo import HealthMemo
 from api.middleware.ingest_fast_path import IngestFastPath
 from api.middleware.lineage_fast_path import LineageFastPath
+from api.middleware.otlp_fast_path import OtlpFastPath
 from api.middleware.ping_fast_path import PingFastPath
 from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
@@ -110,6 +111,7 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(IngestFastPath)
     app.add_middleware(PingFastPath)
     app.add_middleware(LineageFastPath)
+    app.add_middleware(OtlpFastPath)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         ConcurrencyLimit,

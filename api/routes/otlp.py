@@ -10,12 +10,11 @@ appended, answers the whole export, and its resending is counted once because ev
 an id derived from its span or record (repeated ids are dropped within LSO_DEDUPE_TTL_S).
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from redis.exceptions import RedisError
 
@@ -24,7 +23,7 @@ from api.body import read_body
 from api.deps import AuthenticatorDep, IngestDep, LifecycleDep, NowDep, SettingsDep
 from api.reporting import BadSystemName, reporting_system
 from shared.adapters import otlp, otlp_answers, otlp_decode
-from shared.errors import DomainError, InvalidInput, Overloaded, SystemNotFound
+from shared.errors import DomainError, Overloaded, SystemNotFound
 from shared.ingest.accept import Ingest
 from shared.services.lifecycle import Lifecycle
 from shared.settings import Settings
@@ -45,6 +44,8 @@ class Signal:
 
 TRACES = Signal(otlp.traces, otlp_answers.trace_response)
 LOGS = Signal(otlp.logs, otlp_answers.logs_response)
+TRACES_PATH, LOGS_PATH = "/v1/traces", "/v1/logs"
+SIGNALS = {TRACES_PATH: TRACES, LOGS_PATH: LOGS}  # for api/middleware/otlp_fast_path.py
 
 
 def _openapi(what: str) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def _openapi(what: str) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/traces", **_openapi("spans"))
+@router.post(TRACES_PATH, **_openapi("spans"))
 async def create_traces(
     request: Request,
     authenticator: AuthenticatorDep,
@@ -80,7 +81,7 @@ async def create_traces(
     return await export(TRACES, request, authenticator, ingest, lifecycle, settings, now)
 
 
-@router.post("/v1/logs", **_openapi("log records"))
+@router.post(LOGS_PATH, **_openapi("log records"))
 async def create_logs(
     request: Request,
     authenticator: AuthenticatorDep,
@@ -120,7 +121,7 @@ async def export(
         except otlp_decode.Undecodable as exc:
             raise HTTPException(400, str(exc)) from None
         del body
-        accepted = await _append(translation, caller, ingest, lifecycle, settings, now)
+        accepted = await _append(translation, caller, ingest, lifecycle, settings)
         if not accepted and translation.rejected == translation.refused_by_key > 0:
             # Nothing could go anywhere because of the key: the key is wrong, not the data.
             raise HTTPException(403, translation.message())
@@ -143,51 +144,30 @@ async def _append(
     ingest: Ingest,
     lifecycle: Lifecycle,
     settings: Settings,
-    now: datetime,
 ) -> int:
     """Append each service's events to its system, in batches of LSO_MAX_BATCH_EVENTS; the
     events refused on the way are added to `translation`. Returns the number appended."""
     accepted = 0
-    for service, events in translation.events.items():
-        if not events:
+    for service, rows in translation.events.items():
+        if not rows:
             continue
         try:
             system_id = await reporting_system(caller, service, ingest.registry, lifecycle)
         except HTTPException as exc:
-            translation.refuse(str(exc.detail), len(events), service=service, by_key=True)
+            translation.refuse(str(exc.detail), len(rows), service=service, by_key=True)
             continue
         except BadSystemName as exc:
             why = f"not a possible system name: {exc}"
-            translation.refuse(why, len(events), service=service)
+            translation.refuse(why, len(rows), service=service)
             continue
         size = settings.max_batch_events
-        for start in range(0, len(events), size):
-            chunk = events[start : start + size]
+        for start in range(0, len(rows), size):
             try:
-                accepted += await ingest.accept(system_id, _reader(chunk), now, None)
-            except InvalidInput as exc:
-                translation.refuse(_first_problem(exc), len(chunk), service=service)
+                accepted += await ingest.accept_rows(system_id, rows[start : start + size])
             except SystemNotFound:  # deleted meanwhile
-                translation.refuse("its system was deleted", len(events) - start, service=service)
+                translation.refuse("its system was deleted", len(rows) - start, service=service)
                 break
     return accepted
-
-
-def _reader(events: list[dict[str, Any]]) -> Callable[[], Awaitable[bytes]]:
-    async def read() -> bytes:
-        return orjson.dumps({"events": events})
-
-    return read
-
-
-def _first_problem(exc: InvalidInput) -> str:
-    """The first validation error, with the field it names (ingest refuses a batch whole)."""
-    errors = exc.errors()
-    if not errors:
-        return "refused by validation"
-    loc = [str(part) for part in errors[0].get("loc", ()) if not isinstance(part, int)]
-    field = loc[-1] if loc and loc[-1] not in ("body", "events") else "batch"
-    return f"refused by validation ({field}: {errors[0].get('msg', 'invalid')})"
 
 
 def _encoding(content_type: str | None) -> bool | None:

@@ -75,10 +75,15 @@ class Bounds:
 
 @dataclass
 class Translation:
-    """A request's native events by service name (in the order sent), and what was refused."""
+    """A request's native event rows by service name (in the order sent), and what was refused.
+
+    The rows are the compact ones of shared/model/codec.py, built to hold only what native
+    validation accepts (the event's fields, the ts range, the payload's size and nesting), so
+    ingest appends them without validating them again (`Ingest.accept_rows`); a property test
+    (tests/shared/adapters/test_otlp_rows.py) holds them to BatchValidator's verdicts."""
 
     noun: str  # "spans", "log records"
-    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    events: dict[str, list[list[Any]]] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)  # why -> how many items
     refused_by_key: int = 0  # of those, refused because the key may not report there
 
@@ -113,11 +118,11 @@ class Refused(Exception):
 def traces(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
     """The events of an OTLP trace request by service, and the spans refused (raises
     Undecodable)."""
-    return _translated(read_spans(body, as_json), Translation("spans"), span_event, bounds)
+    return _translated(read_spans(body, as_json), Translation("spans"), span_row, bounds)
 
 
-def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict[str, Any]:
-    """The native event of one span (raises Refused)."""
+def span_row(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> list[Any]:
+    """The native event row of one span (raises Refused)."""
     if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
         raise Refused("invalid trace or span id")
     if not span.end_ns:
@@ -127,25 +132,20 @@ def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict
     latency_ms = (span.end_ns - span.start_ns) / _NS_PER_MS
     if latency_ms > MAX_LATENCY_MS:
         raise Refused(f"span lasts more than {MAX_LATENCY_MS:.0f} ms")
+    ts_ms = _ts_ms(span.end_ns, bounds)
     picked, rest = _lso_attributes(span.attributes, defaults)
     trace_id = span.trace_id.hex()
-    event = {
-        "ts": _ts(span.end_ns, bounds),
-        "event_type": _event_type(span.name, "(unnamed)"),
-        "status": "error" if span.status_code == Status.STATUS_CODE_ERROR else "ok",
-        "latency_ms": latency_ms,
-        "run_id": picked.get(RUN_ID) or trace_id,
-        "event_id": f"{trace_id}:{span.span_id.hex()}",
-    }
-    if STAGE in picked:
-        event["stage"] = picked[STAGE]
+    error = span.status_code == Status.STATUS_CODE_ERROR
     payload: dict[str, Any] = {"kind": _KINDS[span.kind] if 0 <= span.kind < 6 else span.kind}
     if rest:
         payload["attributes"] = rest
-    if event["status"] == "error" and span.status_message:
+    if error and span.status_message:
         payload[ERROR_TEXT_FIELD] = _cut(span.status_message, MAX_TEXT_CHARS)
-    _set_payload(event, payload, ERROR_TEXT_FIELD, bounds.max_payload_bytes)
-    return event
+    return [
+        ts_ms, int(error), latency_ms, _event_type(span.name, "(unnamed)"), picked.get(STAGE),
+        picked.get(RUN_ID) or trace_id, f"{trace_id}:{span.span_id.hex()}",
+        _fitted(payload, ERROR_TEXT_FIELD, bounds.max_payload_bytes),
+    ]  # fmt: skip
 
 
 # --- logs -------------------------------------------------------------------------------------
@@ -154,32 +154,22 @@ def span_event(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> dict
 def logs(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
     """The events of an OTLP logs request by service, and the records refused (raises
     Undecodable)."""
-    return _translated(read_logs(body, as_json), Translation("log records"), log_event, bounds)
+    return _translated(read_logs(body, as_json), Translation("log records"), log_row, bounds)
 
 
-def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict[str, Any]:
-    """The native event of one log record (raises Refused): an error at severity ERROR or
+def log_row(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> list[Any]:
+    """The native event row of one log record (raises Refused): an error at severity ERROR or
     above (by its text when it has no number), else ok; latency 0."""
     at_ns = record.time_ns or record.observed_ns
     if not at_ns:
         raise Refused("log record without a time")
+    ts_ms = _ts_ms(at_ns, bounds)
     picked, rest = _lso_attributes(record.attributes, defaults)
     if record.severity_number:
         error = record.severity_number >= ERROR_SEVERITY
     else:
         error = record.severity_text.strip().upper() in ERROR_TEXTS
-    event: dict[str, Any] = {
-        "ts": _ts(at_ns, bounds),
-        "event_type": _event_type(record.event_name or record.scope_name, "log"),
-        "status": "error" if error else "ok",
-        "latency_ms": 0,
-        "event_id": f"log:{record.digest}",
-    }
     run_id = picked.get(RUN_ID) or (record.trace_id.hex() if any(record.trace_id) else None)
-    if run_id:
-        event["run_id"] = run_id
-    if STAGE in picked:
-        event["stage"] = picked[STAGE]
     severity = record.severity_text or _severity_name(record.severity_number)
     payload: dict[str, Any] = {"severity": severity} if severity else {}
     # An error record's body is the error's text: where health's last_error.message finds it.
@@ -189,8 +179,11 @@ def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict
         payload[text_field] = _cut(body, MAX_TEXT_CHARS)
     if rest:
         payload["attributes"] = rest
-    _set_payload(event, payload, text_field, bounds.max_payload_bytes)
-    return event
+    return [
+        ts_ms, int(error), 0.0, _event_type(record.event_name or record.scope_name, "log"),
+        picked.get(STAGE), run_id, f"log:{record.digest}",
+        _fitted(payload, text_field, bounds.max_payload_bytes),
+    ]  # fmt: skip
 
 
 # --- both signals -----------------------------------------------------------------------------
@@ -199,15 +192,15 @@ def log_event(record: LogItem, defaults: dict[str, str], bounds: Bounds) -> dict
 def _translated(
     resources: Iterable[Resource],
     translation: Translation,
-    to_event: Callable[[Any, dict[str, str], Bounds], dict[str, Any]],
+    to_row: Callable[[Any, dict[str, str], Bounds], list[Any]],
     bounds: Bounds,
 ) -> Translation:
-    """Each item of each acceptable service made an event by `to_event`, or refused alone."""
+    """Each item of each acceptable service made a row by `to_row`, or refused alone."""
     for service, defaults, items in _by_service(resources, translation):
-        events = translation.events.setdefault(service, [])
+        rows = translation.events.setdefault(service, [])
         for item in items:
             try:
-                events.append(to_event(item, defaults, bounds))
+                rows.append(to_row(item, defaults, bounds))
             except Refused as why:
                 translation.refuse(str(why), service=service)
     return translation
@@ -282,33 +275,30 @@ def _text(value: Any) -> str:
 
 
 def _event_type(name: str, fallback: str) -> str:
-    """Control and formatting characters dropped, cut to 64 characters (never refused)."""
-    clean = UNSAFE_CHARS.sub("", name).strip()
-    return clean[:MAX_EVENT_TYPE_CHARS] if clean else fallback
+    """Control and formatting characters dropped, cut to 64 characters (never refused). The
+    names of one service's spans repeat: each is cleaned once."""
+    clean = _NAMES.get(name)
+    if clean is None:
+        stripped = UNSAFE_CHARS.sub("", name).strip()[:MAX_EVENT_TYPE_CHARS]
+        if len(_NAMES) >= 4096:
+            _NAMES.clear()
+        clean = _NAMES[name] = stripped
+    return clean or fallback
 
 
-def _ts(at_ns: int, bounds: Bounds) -> str:
+_NAMES: dict[str, str] = {}
+
+
+def _ts_ms(at_ns: int, bounds: Bounds) -> int:
+    """Milliseconds since the epoch, as LSO keeps times; refused outside the accepted range."""
     if at_ns < bounds.earliest_ns:
         raise Refused(f"dated more than {bounds.max_event_age_s} s before now")
     if at_ns > bounds.latest_ns:
         raise Refused(f"dated more than {bounds.max_future_skew_s} s after now")
-    # Milliseconds, as LSO keeps them, written as native ingest reads fastest (`...:06.123Z`);
-    # the spans of one export mostly share their seconds, whose text is kept.
-    second, ms = divmod(at_ns // _NS_PER_MS, 1000)
-    prefix = _SECONDS.get(second)
-    if prefix is None:
-        if len(_SECONDS) >= 4096:
-            _SECONDS.clear()
-        prefix = _SECONDS[second] = (_EPOCH + timedelta(seconds=second)).strftime(
-            "%Y-%m-%dT%H:%M:%S"
-        )
-    return f"{prefix}.{ms:03d}Z"
+    return at_ns // _NS_PER_MS
 
 
-_SECONDS: dict[int, str] = {}
-
-
-def _set_payload(event: dict[str, Any], payload: dict[str, Any], text: str, limit: int) -> None:
+def _fitted(payload: dict[str, Any], text: str, limit: int) -> dict[str, Any] | None:
     """The payload if it fits LSO_MAX_PAYLOAD_BYTES; else without attributes, then with its text
     field cut to fit; else none."""
     size = len(orjson.dumps(payload))
@@ -320,8 +310,7 @@ def _set_payload(event: dict[str, Any], payload: dict[str, Any], text: str, limi
         rest = len(orjson.dumps({k: v for k, v in payload.items() if k != text})) + len(text) + 6
         payload[text] = _cut(payload[text], max(0, (limit - rest) // 6))
         size = len(orjson.dumps(payload))
-    if payload and size <= limit:
-        event["payload"] = payload
+    return payload if payload and size <= limit else None
 
 
 def _cut(text: str, max_chars: int) -> str:

@@ -89,13 +89,17 @@ def _pb_spans(body: bytes) -> Iterator[Resource]:
 
 
 def _pb_span(s: Span) -> SpanItem:
-    message = s.status.message
-    if s.status.code == Status.STATUS_CODE_ERROR and not message:
-        recorded = [_pb_attributes(e.attributes) for e in s.events if e.name == "exception"]
-        message = _exception_text(recorded[0]) if recorded else ""
+    # Each field read through upb costs ~0.1 µs: read once, and the message only of an error.
+    status = s.status
+    code, message = status.code, ""
+    if code == Status.STATUS_CODE_ERROR:
+        message = status.message
+        if not message:
+            recorded = [_pb_attributes(e.attributes) for e in s.events if e.name == "exception"]
+            message = _exception_text(recorded[0]) if recorded else ""
     return SpanItem(
         s.trace_id, s.span_id, s.name, s.kind, s.start_time_unix_nano, s.end_time_unix_nano,
-        s.status.code, message, _pb_attributes(s.attributes),
+        code, message, _pb_attributes(s.attributes),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ they share the limits, the load shedding and the errors: the order of the checks
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from shared.errors import InvalidInput, Overloaded, RateLimited, StoreTooSlow
 from shared.ingest.append import StreamAppender
@@ -53,14 +54,7 @@ class Ingest:
         already over its limit), InvalidInput, RateLimited, StoreNotDurable, or the store's own
         errors; in every one of those cases nothing was appended.
         """
-        rate_per_s = (await self.registry.require(system_id)).rate_per_s
-        until, limit = self._limited_until.get(system_id, (0.0, rate_per_s))
-        limited_s = until - time.monotonic()
-        if limited_s > 0 and limit == rate_per_s:
-            raise RateLimited(f"system {system_id} is over its rate limit", limited_s)
-        backlog = await self.readiness.backlog()  # cached: sheds before reading the body
-        if not backlog.ok:
-            raise _overloaded(backlog.events, backlog)
+        rate_per_s, backlog = await self._admit(system_id)
         held = await self.rejections.admit(system_id)
         body = await read_body()
         started = time.perf_counter()
@@ -78,7 +72,50 @@ class Ingest:
         # Parsed objects must not live across the await: with many requests in flight they would
         # survive into older GC generations and make collections expensive.
         del body, rows
-        appended = await self.appender.append(system_id, entry, accepted, rate_per_s)
+        await self._append(system_id, entry, accepted, rate_per_s, backlog)
+        return accepted
+
+    async def accept_rows(
+        self, system_id: int, rows: list[list[Any]], idempotency_key: str | None = None
+    ) -> int:
+        """`accept` for the compact rows (shared/model/codec.py) of an adapter that builds only
+        rows native validation would accept, and holds a test to it (shared/adapters/otlp.py):
+        the same limits, shedding and errors, without parsing and validating them again.
+
+        Raises SystemNotFound, Overloaded, RateLimited, StoreNotDurable, or the store's own
+        errors; in every one of those cases nothing was appended.
+        """
+        if not 1 <= len(rows) <= self.validator.max_events:
+            raise ValueError(f"a batch holds 1 to {self.validator.max_events} rows")
+        rate_per_s, backlog = await self._admit(system_id)
+        await self._append(
+            system_id, encode_batch(system_id, rows, idempotency_key), len(rows), rate_per_s,
+            backlog,
+        )  # fmt: skip
+        return len(rows)
+
+    async def _admit(self, system_id: int) -> tuple[float, Backlog]:
+        """The system's rate limit and the cached backlog, once neither refuses the batch: a
+        client over its quota, or an overloaded store, costs this process almost nothing."""
+        rate_per_s = (await self.registry.require(system_id)).rate_per_s
+        until, limit = self._limited_until.get(system_id, (0.0, rate_per_s))
+        limited_s = until - time.monotonic()
+        if limited_s > 0 and limit == rate_per_s:
+            raise RateLimited(f"system {system_id} is over its rate limit", limited_s)
+        backlog = await self.readiness.backlog()  # cached: sheds before reading the body
+        if not backlog.ok:
+            raise _overloaded(backlog.events, backlog)
+        return rate_per_s, backlog
+
+    async def _append(
+        self,
+        system_id: int,
+        entry: dict[bytes, bytes],
+        events: int,
+        rate_per_s: float,
+        backlog: Backlog,
+    ) -> None:
+        appended = await self.appender.append(system_id, entry, events, rate_per_s)
         if appended.too_late_ms:
             raise StoreTooSlow(
                 "the store reached the batch too late to answer in time; it was not appended",
@@ -89,7 +126,6 @@ class Ingest:
         if appended.rate_limited_s:
             self._note_limited(system_id, appended.rate_limited_s, rate_per_s)
             raise RateLimited(f"system {system_id} is over its rate limit", appended.rate_limited_s)
-        return accepted
 
     def _note_limited(self, system_id: int, wait_s: float, rate_per_s: float) -> None:
         if wait_s <= 0:

@@ -34,6 +34,7 @@ class BatchValidator:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self.max_events = settings.max_batch_events
         self.model = batch_model(settings.max_batch_events)
 
     def validate(self, system_id: int, body: bytes, now: datetime) -> list[list[Any]]:

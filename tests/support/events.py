@@ -54,3 +54,14 @@ def row(
     """One event as validation leaves it and the stream entry holds it (default: now)."""
     ts = now_ms() if ts_ms is None else ts_ms
     return [ts, int(error), latency_ms, event_type, stage, run_id, event_id, payload]
+
+
+def as_sent(compact: list[Any]) -> dict[str, Any]:
+    """The event a client would send for a compact row (the inverse of validation): `ts` in
+    milliseconds with a Z, the absent optional fields left out."""
+    ts_ms, error, latency_ms, event_type, stage, run_id, event_id, payload = compact
+    at = datetime.fromtimestamp(ts_ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    event = {"ts": f"{at}.{ts_ms % 1000:03d}Z", "event_type": event_type,
+             "status": "error" if error else "ok", "latency_ms": latency_ms}  # fmt: skip
+    optional = {"stage": stage, "run_id": run_id, "event_id": event_id, "payload": payload}
+    return event | {k: v for k, v in optional.items() if v is not None}

@@ -16,10 +16,10 @@ from google.rpc.status_pb2 import Status as RpcStatus
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from api.main import create_app
+from api.middleware.otlp_fast_path import OtlpFastPath
 from lso.embedded import free_port
-from shared.errors import InvalidInput
 from tests.shared.adapters import otlp_requests as req
-from tests.support.api import register
+from tests.support.api import middleware, register
 from tests.support.clock import Clock
 from tests.support.settings import make_settings
 from tests.support.store import stream_entries
@@ -112,6 +112,21 @@ def test_json_and_gzip_are_read_and_answered_in_the_requests_encoding(
     assert json_gzip.json() == {}
     drain()
     assert (health_of(api, "shop")["total"], health_of(api, "shop")["errors"]) == (3, 1)
+
+
+def test_plain_exports_are_answered_before_routing_and_the_routes_answer_alike(
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
+) -> None:
+    fast_path = middleware(api, OtlpFastPath)
+    traces = req.traces({"both": [req.span(clock.now, error=True)]})
+    logs = req.logs({"both": [req.log(clock.now, "loaded")]})
+    for path in (None, "/v1/traces?via=route"):
+        assert export(api, traces, path=path).content == b""
+    for path in (None, "/v1/logs?via=route"):
+        assert export(api, logs, path=path, as_json=True).json() == {}
+    assert fast_path.handled == 2  # the query string sends a request to the route
+    drain()
+    assert (health_of(api, "both")["total"], health_of(api, "both")["errors"]) == (2, 1)
 
 
 def test_an_export_sent_again_is_counted_once(
@@ -243,27 +258,6 @@ def test_one_limited_service_makes_the_whole_export_retried_and_the_retry_counts
     drain()
     assert health_of(api, "fast")["total"] == 5  # appended twice, counted once
     assert health_of(api, "slow")["total"] == 20
-
-
-def test_a_batch_that_ingest_refuses_is_counted_as_rejected_spans(
-    api: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The adapter checks every rule ingest applies before handing events over; a rule it missed
-    still costs only that service's batch, named in the message."""
-    validator = api.app.state.ingest.validator  # type: ignore[attr-defined]
-    original = validator.validate
-    refuse = {register(api, "strict")}
-
-    def validate(system_id: int, body: bytes, now: Any) -> Any:
-        if system_id in refuse:
-            raise InvalidInput([{"type": "x", "loc": ("body", "events", 0, "ts"), "msg": "no"}])
-        return original(system_id, body, now)
-
-    monkeypatch.setattr(validator, "validate", validate)
-    request = req.traces({"strict": [req.span(clock.now)] * 3, "lenient": [req.span(clock.now)]})
-    assert partial(export(api, request)) == (
-        3, "3 spans rejected: service 'strict': refused by validation (ts: no) (3 spans)"
-    )  # fmt: skip
 
 
 @pytest.fixture

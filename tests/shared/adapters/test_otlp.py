@@ -16,6 +16,7 @@ from shared.adapters import otlp, otlp_answers, otlp_decode
 from shared.ingest.validate import BatchValidator
 from shared.settings import Settings
 from tests.shared.adapters import otlp_requests as req
+from tests.support.events import as_sent
 
 NOW = datetime(2026, 12, 1, 9, 0, 0, 500_000, tzinfo=UTC)
 SETTINGS = Settings()
@@ -29,6 +30,11 @@ def translate_traces(request: Any, as_json: bool = False, bounds: otlp.Bounds = 
     return otlp.traces(body, as_json, bounds)
 
 
+def sent(translation: otlp.Translation) -> dict[str, list[dict[str, Any]]]:
+    """The translation's rows by service as the native events they stand for."""
+    return {name: [as_sent(row) for row in rows] for name, rows in translation.events.items()}
+
+
 def test_a_span_becomes_one_event_of_its_service() -> None:
     span = req.span(NOW, 250.5, "load orders", error=True, message="disk full",
                     attrs={"rows": 3, "table": "orders", "lso.stage": "load"},
@@ -36,7 +42,7 @@ def test_a_span_becomes_one_event_of_its_service() -> None:
     translation = translate_traces(req.traces({"orders-etl": [span]}))
 
     assert translation.rejected == 0
-    assert translation.events == {"orders-etl": [{
+    assert sent(translation) == {"orders-etl": [{
         "ts": "2026-12-01T09:00:00.500Z",
         "event_type": "load orders",
         "status": "error",
@@ -52,7 +58,7 @@ def test_a_span_becomes_one_event_of_its_service() -> None:
 def test_the_events_pass_native_validation_as_they_are() -> None:
     spans = [req.span(NOW - timedelta(seconds=i), i, error=i % 3 == 0) for i in range(50)]
     translation = translate_traces(req.traces({"a": spans}))
-    body = orjson.dumps({"events": translation.events["a"]})
+    body = orjson.dumps({"events": sent(translation)["a"]})
 
     rows = BatchValidator(SETTINGS).validate(1, body, NOW)
     assert [row[1] for row in rows] == [int(i % 3 == 0) for i in range(50)]
@@ -65,7 +71,7 @@ def test_lso_attributes_name_the_run_and_stage_span_first_then_resource() -> Non
     request.resource_spans[0].resource.attributes.extend(
         req.attributes({"lso.run_id": "from-resource", "lso.stage": "extract"})
     )
-    first, second = translate_traces(request).events["a"]
+    first, second = sent(translate_traces(request))["a"]
 
     assert (first["run_id"], first["stage"]) == ("nightly-0017", "extract")
     assert (second["run_id"], second["stage"]) == ("from-resource", "extract")
@@ -77,7 +83,7 @@ def test_the_status_decides_ok_or_error_and_the_exception_event_gives_a_missing_
     exception = error.events.add(name="exception")
     exception.attributes.extend(req.attributes({"exception.type": "ValueError",
                                                 "exception.message": "bad row 7"}))  # fmt: skip
-    events = translate_traces(req.traces({"a": [unset, ok, error]})).events["a"]
+    events = sent(translate_traces(req.traces({"a": [unset, ok, error]})))["a"]
 
     assert [e["status"] for e in events] == ["ok", "ok", "error"]
     assert events[2]["payload"]["error"] == "ValueError: bad row 7"
@@ -86,8 +92,8 @@ def test_the_status_decides_ok_or_error_and_the_exception_event_gives_a_missing_
 
 def test_names_are_cut_to_64_characters_and_cleaned_never_refused() -> None:
     names = ["x" * 200, "tab\there\u200b", "", "\x00\x01"]
-    events = translate_traces(req.traces({"a": [req.span(NOW, name=n) for n in names]}))
-    assert [e["event_type"] for e in events.events["a"]] == [
+    events = sent(translate_traces(req.traces({"a": [req.span(NOW, name=n) for n in names]})))
+    assert [e["event_type"] for e in events["a"]] == [
         "x" * 64, "tabhere", "(unnamed)", "(unnamed)"
     ]  # fmt: skip
 
@@ -95,23 +101,23 @@ def test_names_are_cut_to_64_characters_and_cleaned_never_refused() -> None:
 def test_the_payload_keeps_20_attributes_bounded_and_fits_the_payload_limit() -> None:
     attrs: dict[str, Any] = {f"k{i:02}": i for i in range(30)}
     attrs |= {"long": "y" * 1000, "flag": True, "ratio": 0.5, "big": 2**60, "raw": b"\x00\x01"}
-    event = translate_traces(req.traces({"a": [req.span(NOW, attrs=attrs)]})).events["a"][0]
+    event = sent(translate_traces(req.traces({"a": [req.span(NOW, attrs=attrs)]})))["a"][0]
     assert list(event["payload"]["attributes"]) == [f"k{i:02}" for i in range(20)]
 
     few = {"long": "y" * 1000, "flag": True, "ratio": 0.5, "big": 2**60, "raw": b"\x00\x01"}
-    event = translate_traces(req.traces({"a": [req.span(NOW, attrs=few)]})).events["a"][0]
+    event = sent(translate_traces(req.traces({"a": [req.span(NOW, attrs=few)]})))["a"][0]
     assert event["payload"]["attributes"] == {
         "long": "y" * 255 + "…", "flag": True, "ratio": 0.5, "big": str(2**60), "raw": "AAE=",
     }  # fmt: skip
 
     small = otlp.Bounds.of(Settings(max_payload_bytes=300), NOW)
     span = req.span(NOW, error=True, message="m" * 5000, attrs=few)
-    payload = translate_traces(req.traces({"a": [span]}), bounds=small).events["a"][0]["payload"]
+    payload = sent(translate_traces(req.traces({"a": [span]}), bounds=small))["a"][0]["payload"]
     assert "attributes" not in payload and payload["error"].startswith("mmm")
     assert len(orjson.dumps(payload)) <= 300
 
     none = otlp.Bounds.of(Settings(max_payload_bytes=0), NOW)
-    assert "payload" not in translate_traces(req.traces({"a": [span]}), bounds=none).events["a"][0]
+    assert "payload" not in sent(translate_traces(req.traces({"a": [span]}), bounds=none))["a"][0]
 
 
 @pytest.mark.parametrize(
@@ -186,7 +192,7 @@ def test_json_as_the_spec_writes_it_by_hand() -> None:
             "futureField": {"ignored": True},
         }]}],
     }]})  # fmt: skip
-    (event,) = otlp.traces(body, True, BOUNDS).events["shop"]
+    (event,) = sent(otlp.traces(body, True, BOUNDS))["shop"]
 
     assert (event["event_type"], event["status"], event["latency_ms"]) == ("checkout", "error", 3.0)
     assert event["event_id"] == f"{TRACE.hex()}:{SPAN.hex()}"
@@ -229,7 +235,7 @@ def test_a_log_record_is_an_error_from_severity_error_on_with_latency_0() -> Non
                req.log(NOW, "fatal", 21), req.log(NOW, "by text", 0, text="Critical"),
                req.log(NOW, "unspecified", 0)]  # fmt: skip
     translation = otlp.logs(req.logs({"orders-etl": records}).SerializeToString(), False, BOUNDS)
-    events = translation.events["orders-etl"]
+    events = sent(translation)["orders-etl"]
 
     assert [e["status"] for e in events] == ["ok", "ok", "error", "error", "error", "ok"]
     assert {e["latency_ms"] for e in events} == {0}
@@ -244,7 +250,7 @@ def test_a_log_record_is_an_error_from_severity_error_on_with_latency_0() -> Non
 def test_a_log_record_has_the_same_id_when_sent_again_and_another_when_it_differs() -> None:
     def ids(records: list[Any]) -> list[str]:
         body = req.logs({"a": records}).SerializeToString()
-        return [e["event_id"] for e in otlp.logs(body, False, BOUNDS).events["a"]]
+        return [e["event_id"] for e in sent(otlp.logs(body, False, BOUNDS))["a"]]
 
     assert ids([req.log(NOW, "x")]) == ids([req.log(NOW, "x")])
     assert ids([req.log(NOW, "x")]) != ids([req.log(NOW, "y")])
@@ -255,7 +261,7 @@ def test_a_log_records_type_is_its_event_name_else_its_scope_else_log() -> None:
     named = req.log(NOW)
     named.event_name = "orders.loaded"
     body = req.logs({"a": [named, req.log(NOW)]}, scope="").SerializeToString()
-    events = otlp.logs(body, False, BOUNDS).events["a"]
+    events = sent(otlp.logs(body, False, BOUNDS))["a"]
     assert [e["event_type"] for e in events] == ["orders.loaded", "log"]
 
 
@@ -269,9 +275,9 @@ def test_logs_read_alike_in_json_and_refuse_a_record_without_time() -> None:
     from_pb = otlp.logs(request.SerializeToString(), False, BOUNDS)
     from_json = otlp.logs(req.as_json(request), True, BOUNDS)
 
-    strip = [{k: v for k, v in e.items() if k != "event_id"} for e in from_pb.events["a"]]
-    assert strip == [{k: v for k, v in e.items() if k != "event_id"} for e in from_json.events["a"]]
-    assert from_pb.events["a"][0]["stage"] == "load"
+    strip = [{k: v for k, v in e.items() if k != "event_id"} for e in sent(from_pb)["a"]]
+    assert strip == [{k: v for k, v in e.items() if k != "event_id"} for e in sent(from_json)["a"]]
+    assert sent(from_pb)["a"][0]["stage"] == "load"
     assert from_pb.rejected == from_json.rejected == 1
     assert "log record without a time (1 log records)" in from_pb.message()
 
