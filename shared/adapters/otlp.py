@@ -36,6 +36,7 @@ from shared.settings import Settings
 SERVICE_NAME = "service.name"
 RUN_ID, STAGE = "run_id", "stage"  # the event fields the lso.* attributes set
 RUN_ID_ATTRIBUTE, STAGE_ATTRIBUTE = "lso.run_id", "lso.stage"
+_LSO_FIELDS = {RUN_ID_ATTRIBUTE: (RUN_ID, 128), STAGE_ATTRIBUTE: (STAGE, 64)}  # field, max chars
 # What the SDKs report when nobody set a service name: a system of that name would merge every
 # unconfigured program into one, so those items are refused and the message says what to set.
 PLACEHOLDER_SERVICE = "unknown_service"
@@ -48,6 +49,8 @@ ERROR_TEXTS = frozenset({"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "ALERT", "
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _SAFE_INT = 2**53  # larger integers become text: JSON readers lose their precision
 _NS_PER_MS = 1_000_000
+_NO_TRACE = bytes(16)  # all zeros: an invalid trace id
+_STATUS_ERROR = Status.STATUS_CODE_ERROR
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -123,27 +126,28 @@ def traces(body: bytes, as_json: bool, bounds: Bounds) -> Translation:
 
 def span_row(span: SpanItem, defaults: dict[str, str], bounds: Bounds) -> list[Any]:
     """The native event row of one span (raises Refused)."""
-    if len(span.trace_id) != 16 or len(span.span_id) != 8 or not any(span.trace_id):
+    trace, span_id, name, kind, start_ns, end_ns, code, message, attributes = span
+    if len(trace) != 16 or len(span_id) != 8 or trace == _NO_TRACE:
         raise Refused("invalid trace or span id")
-    if not span.end_ns:
+    if not end_ns:
         raise Refused("span without an end time")
-    if span.start_ns > span.end_ns:
+    if start_ns > end_ns:
         raise Refused("span ends before it starts")
-    latency_ms = (span.end_ns - span.start_ns) / _NS_PER_MS
+    latency_ms = (end_ns - start_ns) / _NS_PER_MS
     if latency_ms > MAX_LATENCY_MS:
         raise Refused(f"span lasts more than {MAX_LATENCY_MS:.0f} ms")
-    ts_ms = _ts_ms(span.end_ns, bounds)
-    picked, rest = _lso_attributes(span.attributes, defaults)
-    trace_id = span.trace_id.hex()
-    error = span.status_code == Status.STATUS_CODE_ERROR
-    payload: dict[str, Any] = {"kind": _KINDS[span.kind] if 0 <= span.kind < 6 else span.kind}
+    ts_ms = _ts_ms(end_ns, bounds)
+    picked, rest = _lso_attributes(attributes, defaults)
+    trace_id = trace.hex()
+    error = code == _STATUS_ERROR
+    payload: dict[str, Any] = {"kind": _KINDS[kind] if 0 <= kind < 6 else kind}
     if rest:
         payload["attributes"] = rest
-    if error and span.status_message:
-        payload[ERROR_TEXT_FIELD] = _cut(span.status_message, MAX_TEXT_CHARS)
+    if error and message:
+        payload[ERROR_TEXT_FIELD] = _cut(message, MAX_TEXT_CHARS)
     return [
-        ts_ms, int(error), latency_ms, _event_type(span.name, "(unnamed)"), picked.get(STAGE),
-        picked.get(RUN_ID) or trace_id, f"{trace_id}:{span.span_id.hex()}",
+        ts_ms, int(error), latency_ms, _NAMES.get(name) or _event_type(name, "(unnamed)"),
+        picked.get(STAGE), picked.get(RUN_ID) or trace_id, f"{trace_id}:{span_id.hex()}",
         _fitted(payload, ERROR_TEXT_FIELD, bounds.max_payload_bytes),
     ]  # fmt: skip
 
@@ -234,16 +238,27 @@ def _lso_attributes(
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """The run id and stage an item's attributes (else its resource's) name, and the first
     MAX_ATTRIBUTES others for the payload, values as numbers, booleans or bounded text."""
-    picked = dict(defaults)
+    picked = defaults
     rest: dict[str, Any] = {}
     for key, value in attributes:
-        if key == RUN_ID_ATTRIBUTE:
-            picked[RUN_ID] = _identifier(key, value, 128)
-        elif key == STAGE_ATTRIBUTE:
-            picked[STAGE] = _identifier(key, value, 64)
-        elif len(rest) < MAX_ATTRIBUTES and key not in rest:
-            rest[_cut(key, MAX_EVENT_TYPE_CHARS)] = _attribute(value)
-    return {k: v for k, v in picked.items() if v}, rest
+        if key in _LSO_FIELDS:
+            name, max_chars = _LSO_FIELDS[key]
+            text = _identifier(key, value, max_chars)
+            # Copied only here: the defaults are shared by every item of the resource.
+            picked = {k: v for k, v in picked.items() if k != name}
+            if text:
+                picked[name] = text
+        elif len(rest) < MAX_ATTRIBUTES:
+            if len(key) > MAX_EVENT_TYPE_CHARS:
+                key = _cut(key, MAX_EVENT_TYPE_CHARS)
+            if key not in rest:
+                # The common values (short text, small integers) as they are, without a call.
+                kind = type(value)
+                plain = (kind is str and len(value) <= MAX_VALUE_CHARS) or (
+                    kind is int and -_SAFE_INT < value < _SAFE_INT
+                )
+                rest[key] = value if plain else _attribute(value)
+    return picked, rest
 
 
 def _identifier(key: str, value: Any, max_chars: int) -> str:

@@ -97,10 +97,11 @@ def _pb_span(s: Span) -> SpanItem:
         if not message:
             recorded = [_pb_attributes(e.attributes) for e in s.events if e.name == "exception"]
             message = _exception_text(recorded[0]) if recorded else ""
-    return SpanItem(
+    # _make: a third of the constructor's cost, which goes through keyword handling.
+    return SpanItem._make((
         s.trace_id, s.span_id, s.name, s.kind, s.start_time_unix_nano, s.end_time_unix_nano,
         code, message, _pb_attributes(s.attributes),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _json_spans(body: bytes) -> Iterator[Resource]:
@@ -186,7 +187,19 @@ def _parse(kind: Any, body: bytes) -> Any:
 
 
 def _pb_attributes(pairs: Any) -> Attributes:
-    return [(kv.key, _pb_value(kv.value, 0)) for kv in pairs]
+    out = []
+    for kv in pairs:
+        value = kv.value
+        which = value.WhichOneof("value")
+        # Most values are scalars: read here, without a call per attribute.
+        if which in _SCALARS:
+            out.append((kv.key, getattr(value, which)))
+        else:
+            out.append((kv.key, _pb_value(value, 0)))
+    return out
+
+
+_SCALARS = frozenset({"string_value", "bool_value", "int_value", "double_value", "bytes_value"})
 
 
 def _pb_value(value: AnyValue, depth: int) -> Any:
