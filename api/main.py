@@ -156,7 +156,8 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)
     state.runs = Runs(client, settings, partitions)
-    state.run_starts = RunStarts(client, partitions, settings.counter_retention_s)
+    fsync_ms = max(settings.redis_timeout_ms // 2, 1) if settings.durable_ack else None
+    state.run_starts = RunStarts(client, partitions, settings.counter_retention_s, fsync_ms)
     state.probe_cache = {}
     state.authenticator = Authenticator(client, settings)
     state.dead_letters = DeadLetters(client, settings, partitions)

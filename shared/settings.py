@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         ge=86_400,
         description="How long time-bucketed counters are kept (at least the longest window).",
     )
+    run_start_wait_s: int = Field(
+        5,
+        ge=1,
+        le=3600,
+        description="How long an OpenLineage end reported before its START waits for it before "
+        "it is counted with latency 0 (jobs).",
+    )
     dedupe_ttl_s: int = Field(
         86_400, ge=60, description="How long an `event_id` is remembered for de-duplication."
     )

@@ -20,12 +20,12 @@ from api.deps import NowDep
 from api.errors import retry_later
 from api.reporting import BadSystemName, reporting_system
 from api.schemas.events import Accepted
-from shared.adapters.openlineage import native_events, parse
+from shared.adapters.openlineage import Report, native_events, parse
 from shared.errors import InvalidInput, RateLimited
 from shared.ingest.accept import Ingest
 from shared.services.lifecycle import Lifecycle
 from shared.services.registry import Registry
-from shared.services.run_starts import RunStarts, Start
+from shared.services.run_starts import RunStarts, Start, WaitingEnd
 from shared.settings import Settings
 
 router = APIRouter(tags=["openlineage"])
@@ -79,6 +79,8 @@ async def take_run_event(request: Request, caller: Principal | None, now: dateti
         problem = f"gives the system name {report.system_name!r}: {exc}"
         raise InvalidInput([_error(where, problem)]) from None
     started = await run_starts.find(system_id, report.pair_id) if report.kind == "end" else None
+    if report.kind == "end" and started is None:
+        return await _end_before_start(report, system_id, ingest, run_starts, settings, now)
     events = native_events(report, None if started is None else started.ts_ms)
     body = orjson.dumps({"events": events})
 
@@ -87,14 +89,48 @@ async def take_run_event(request: Request, caller: Principal | None, now: dateti
 
     try:
         accepted = await ingest.accept(system_id, native_body, now, None)
+        if report.kind == "start":
+            start = Start(math.floor(report.at.timestamp() * 1000), report.run_id)
+            waiting = await run_starts.record(system_id, report.pair_id, start)
+            if waiting is not None:  # its end came first: counted now, with its duration
+                await ingest.accept_rows(system_id, [waiting.counted(start)])
+                await run_starts.settle(waiting)
     except RateLimited as exc:
         return retry_later(503, exc.detail, exc.retry_after_s)
     except InvalidInput as exc:
         raise InvalidInput([_in_run_event(e) for e in exc.errors()], exc.complete) from None
-    if report.kind == "start":
-        start = Start(math.floor(report.at.timestamp() * 1000), report.run_id)
-        await run_starts.record(system_id, report.pair_id, start)
     return JSONResponse({"accepted": accepted})
+
+
+async def _end_before_start(
+    report: Report,
+    system_id: int,
+    ingest: Ingest,
+    run_starts: RunStarts,
+    settings: Settings,
+    now: datetime,
+) -> Response:
+    """An end whose START was not seen: its `run_end` marker is appended now (the run shows as
+    ended at once), and the counted end waits for the START, which counts it with its duration
+    (or the jobs' sweep, LSO_RUN_START_WAIT_S later, with latency 0). The same result as in
+    order, whichever comes first."""
+    body = orjson.dumps({"events": native_events(report, None)})
+    try:
+        counted, *markers = ingest.validator.validate(system_id, body, now)
+    except InvalidInput as exc:
+        raise InvalidInput([_in_run_event(e) for e in exc.errors()], exc.complete) from None
+    waiting = WaitingEnd(system_id, report.pair_id, counted, report.at.timestamp() * 1000)
+    due_ms = math.floor(now.timestamp() * 1000) + settings.run_start_wait_s * 1000
+    try:
+        await ingest.admit(system_id)  # the limits and the shedding, before anything is written
+        start = await run_starts.wait_for_start(waiting, due_ms)
+        if start is not None:  # the START came meanwhile
+            await ingest.accept_rows(system_id, [waiting.counted(start), *markers])
+        elif markers:
+            await ingest.accept_rows(system_id, markers)
+    except RateLimited as exc:
+        return retry_later(503, exc.detail, exc.retry_after_s)
+    return JSONResponse({"accepted": 1 + len(markers)})
 
 
 def _error(loc: tuple[str, ...], msg: str) -> dict[str, Any]:

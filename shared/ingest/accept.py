@@ -54,7 +54,7 @@ class Ingest:
         already over its limit), InvalidInput, RateLimited, StoreNotDurable, or the store's own
         errors; in every one of those cases nothing was appended.
         """
-        rate_per_s, backlog = await self._admit(system_id)
+        rate_per_s, backlog = await self.admit(system_id)
         held = await self.rejections.admit(system_id)
         body = await read_body()
         started = time.perf_counter()
@@ -87,14 +87,14 @@ class Ingest:
         """
         if not 1 <= len(rows) <= self.validator.max_events:
             raise ValueError(f"a batch holds 1 to {self.validator.max_events} rows")
-        rate_per_s, backlog = await self._admit(system_id)
+        rate_per_s, backlog = await self.admit(system_id)
         await self._append(
             system_id, encode_batch(system_id, rows, idempotency_key), len(rows), rate_per_s,
             backlog,
         )  # fmt: skip
         return len(rows)
 
-    async def _admit(self, system_id: int) -> tuple[float, Backlog]:
+    async def admit(self, system_id: int) -> tuple[float, Backlog]:
         """The system's rate limit and the cached backlog, once neither refuses the batch: a
         client over its quota, or an overloaded store, costs this process almost nothing."""
         rate_per_s = (await self.registry.require(system_id)).rate_per_s

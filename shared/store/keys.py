@@ -102,6 +102,25 @@ def run_starts(partition: int, system_id: int) -> str:
 RUN_START_FORMAT = "{ts_ms} {run_id}"  # a start's ts and the LSO run id it opened
 
 
+def ends_waiting(partition: int) -> str:
+    """Hash: ends reported before their start (OpenLineage), waiting for it so that they are
+    counted with their duration: field = `WAITING_END_FORMAT`, value = JSON `{"row": the counted
+    end's compact row, "end_ms": its time}`. Each leaves once counted: by its start's report,
+    or by the jobs' sweep LSO_RUN_START_WAIT_S after it came, with latency 0
+    (worker/jobs/late_ends.py)."""
+    return f"{_tag(partition)}:ends_waiting"
+
+
+def ends_waiting_due(partition: int) -> str:
+    """Sorted set: the fields of `ends_waiting`, scored by when the sweep counts them (ms); a
+    sweep pushes the score of what it takes on by a lease, so one that dies leaves it to the
+    next."""
+    return f"{_tag(partition)}:ends_waiting_due"
+
+
+WAITING_END_FORMAT = "{system_id} {pair_id}"  # the system id, then the start's pairing id
+
+
 def auth_failures(address: str) -> str:
     """Failed authentications of one client address in the current minute."""
     return f"{PREFIX}:authfail:{address}"

@@ -23,6 +23,9 @@ LAYOUT = "layout"
 TRANSITION = "transition"
 NOTIFY = "notify"
 FENCE = "fence"
+START_RECORD = "start_record"
+END_WAIT = "end_wait"
+ENDS_DUE = "ends_due"
 
 Arg = bytes | str | int | float
 
@@ -215,3 +218,32 @@ def notify(
         ],
         [system_id, now_ms, min_interval_ms, deliveries_kept, channels_json],
     )
+
+
+# -- start_record.lua, end_wait.lua and ends_due.lua (shared/services/run_starts.py) ---------------
+
+
+def start_record(
+    partition: int, system_id: int, pair_id: str, start: str, ts_ms: int, ttl_s: int
+) -> Call:
+    """Answers the value of the end waiting for this start, or None."""
+    field = keys.WAITING_END_FORMAT.format(system_id=system_id, pair_id=pair_id)
+    return Call(
+        [keys.run_starts(partition, system_id), keys.ends_waiting(partition)],
+        [pair_id, start, ts_ms, ttl_s, field],
+    )
+
+
+def end_wait(partition: int, system_id: int, pair_id: str, value: bytes, due_ms: int) -> Call:
+    """Answers the start's value when it is known, else None (the end now waits)."""
+    field = keys.WAITING_END_FORMAT.format(system_id=system_id, pair_id=pair_id)
+    return Call(
+        [keys.run_starts(partition, system_id), keys.ends_waiting(partition),
+         keys.ends_waiting_due(partition)],
+        [pair_id, field, value, due_ms],
+    )  # fmt: skip
+
+
+def ends_due(partition: int, now_ms: int, lease_ms: int, limit: int) -> Call:
+    """Answers the fields of `ends_waiting` taken."""
+    return Call([keys.ends_waiting_due(partition)], [now_ms, lease_ms, limit])

@@ -32,6 +32,15 @@ def runs_of(up: Up, name: str) -> dict[str, Any]:
     return {r["run_id"]: r for r in up.get(f"/systems/{system['system_id']}/runs")["runs"]}
 
 
+def counted_end(up: Up, name: str) -> dict[str, Any] | None:
+    """The counted end of the system's only run, once applied and counted in its health."""
+    system = up.get(f"/systems/by-name/{name}")
+    if up.get(f"/systems/{system['system_id']}/health")["total"] != 1:
+        return None
+    events = up.get(f"/systems/{system['system_id']}/events")["events"]
+    return next(e for e in events if e["event_type"] == "complete")
+
+
 def test_openlineage_python_reports_runs_failures_and_tasks(tmp_path: Path) -> None:
     with lso_up(tmp_path / "data") as up:
         check_reports(up)
@@ -64,6 +73,14 @@ def check_reports(up: Up) -> None:
     assert health["last_error"]["message"] == "relation orders_raw does not exist"
     dag = runs_of(up, "etl/orders_dag")
     assert dag[ids["dag"]]["stages"] == {"orders_dag.load": 1}
+
+    # a COMPLETE before its START: counted with its duration, as in order
+    late = wait_for(lambda: counted_end(up, "etl/late"), 30, "the late run's end counted")
+    assert 2_900 < late["latency_ms"] < 3_100
+    assert runs_of(up, "etl/late")[ids["late"]]["outcome"] == "succeeded"
+    # a COMPLETE whose START never comes: counted by the jobs once its wait is over, latency 0
+    lonely = wait_for(lambda: counted_end(up, "etl/lonely"), 30, "the lonely end counted")
+    assert lonely["latency_ms"] == 0
 
     # the short form: OPENLINEAGE_URL and OPENLINEAGE_API_KEY
     again = report({"OPENLINEAGE_URL": up.url, "OPENLINEAGE_API_KEY": key["token"]})

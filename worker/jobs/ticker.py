@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.store import jobqueue, keys
-from worker.jobs import context, evaluate, maintenance
+from worker.jobs import context, evaluate, late_ends, maintenance
 
 log = logging.getLogger("lso.jobs")
 
 # More queued than this and a period is skipped: a slow pass is not made slower by a pile-up.
 MAX_QUEUED = 20
+# Ends that waited for their start are counted within a second of their wait being over.
+LATE_ENDS_INTERVAL_S = 1.0
 
 
 class Ticker(threading.Thread):
@@ -38,6 +40,7 @@ class Ticker(threading.Thread):
             ("evaluate", s.evaluate_interval_s, evaluate.evaluate, {"sweep": False}),
             ("sweep", s.sweep_interval_s, evaluate.evaluate, {"sweep": True}),
             ("retention", s.retention_interval_s, maintenance.retention, {}),
+            ("late_ends", LATE_ENDS_INTERVAL_S, late_ends.count_late_ends, {}),
         ]
         queue = context.queue(jobqueue.HIGH)
         enqueued = []

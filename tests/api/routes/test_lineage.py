@@ -1,6 +1,8 @@
 """OpenLineage RunEvents at POST /api/v1/lineage: systems by job name, runs, errors, answers."""
 
+import asyncio
 import gzip
+import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,6 +16,7 @@ from api.middleware.lineage_fast_path import LineageFastPath
 from tests.support.api import middleware
 from tests.support.clock import Clock
 from worker.consumer import DrainStats
+from worker.jobs import late_ends
 
 ADMIN = "lso_a_lineage-tests-admin-token"
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
@@ -141,17 +144,88 @@ def test_a_complete_before_its_start_gives_the_same_run(
     t = clock.now - timedelta(minutes=3)
     run_id = str(uuid.uuid4())
     assert post(api, run_event("COMPLETE", t + timedelta(seconds=12), run_id)).status_code == 200
-    assert post(api, run_event("START", t, run_id)).status_code == 200
     drain()
     sid = system_named(api, "airflow/nightly_orders")
     (run,) = api.get(f"/systems/{sid}/runs").json()["runs"]
+    assert run["outcome"] == "succeeded"  # its end is known at once
+    assert (
+        api.get(f"/systems/{sid}/health").json()["total"] == 0
+    )  # counted once its START says when it began
+
+    assert post(api, run_event("START", t, run_id)).status_code == 200
+    drain()
+    (run,) = api.get(f"/systems/{sid}/runs").json()["runs"]
     assert (run["outcome"], run["duration_seconds"], run["events"]) == ("succeeded", 12.0, 1)
+    health = api.get(f"/systems/{sid}/health").json()
+    assert health["total"] == 1 and 11_500 < health["p50_latency"] < 12_500  # as in order
+    events = api.get(f"/systems/{sid}/events").json()["events"]
+    (end,) = [e for e in events if e["event_type"] == "complete"]
+    assert end["latency_ms"] == 12_000
+    assert late_ends_counted(api, clock, wait=True) == 0  # nothing is left waiting
+
+
+def late_ends_counted(api: TestClient, clock: Clock, *, wait: bool) -> int:
+    """One pass of the jobs' sweep of late ends, now or once LSO_RUN_START_WAIT_S is over."""
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+    now_ms = math.floor(clock.now.timestamp() * 1000) + (
+        settings.run_start_wait_s * 1000 if wait else 0
+    )
+    counted, _ = asyncio.run(late_ends._count(settings, now_ms))
+    return counted
+
+
+def test_a_tasks_end_before_its_start_gets_its_duration_too(
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
+) -> None:
+    t, dag_run, task_run = clock.now - timedelta(minutes=2), str(uuid.uuid4()), str(uuid.uuid4())
+    parent = ("airflow", "orders_dag", dag_run)
+    assert post(api, run_event("COMPLETE", t + timedelta(seconds=7), task_run, job="extract",
+                               parent=parent)).status_code == 200  # fmt: skip
+    assert (
+        post(api, run_event("START", t, task_run, job="extract", parent=parent)).status_code == 200
+    )
+    drain()
+    sid = system_named(api, "airflow/orders_dag")
+    stage = api.get(f"/systems/{sid}/health").json()["stages"]["extract"]
+    assert stage["total"] == 1 and 6_800 < stage["p50_latency"] < 7_200
+    events = api.get(f"/systems/{sid}/events").json()["events"]
+    (end,) = [e for e in events if e["event_type"] == "complete"]
+    assert (end["stage"], end["latency_ms"]) == ("extract", 7_000)
+
+
+def test_an_end_whose_start_never_comes_is_counted_with_latency_0_after_the_wait(
+    api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
+) -> None:
+    run_id = str(uuid.uuid4())
+    for _ in range(2):  # a retry changes nothing
+        assert post(api, run_event("FAIL", clock.now, run_id, error="boom")).status_code == 200
+    sid = system_named(api, "airflow/nightly_orders")
+    assert late_ends_counted(api, clock, wait=False) == 0  # still waiting
+    assert late_ends_counted(api, clock, wait=True) == 1
+    assert late_ends_counted(api, clock, wait=True) == 0  # once
+    drain()
+    health = api.get(f"/systems/{sid}/health").json()
+    assert (health["total"], health["errors"], health["p50_latency"]) == (1, 1, 0)
+    assert health["last_error"]["message"] == "boom"
+
+    # A START that comes after all is recorded, and counts nothing again.
+    assert (
+        post(api, run_event("START", clock.now - timedelta(seconds=5), run_id)).status_code == 200
+    )
+    drain()
+    assert api.get(f"/systems/{sid}/health").json()["total"] == 1
+    (run,) = api.get(f"/systems/{sid}/runs").json()["runs"]
+    assert (run["outcome"], run["duration_seconds"]) == ("failed", 5.0)
 
 
 def test_a_retried_event_is_counted_once_and_gzip_is_read(
     api: TestClient, clock: Clock, drain: Callable[..., DrainStats]
 ) -> None:
-    event = run_event("COMPLETE", clock.now, str(uuid.uuid4()))
+    run_id = str(uuid.uuid4())
+    assert (
+        post(api, run_event("START", clock.now - timedelta(seconds=1), run_id)).status_code == 200
+    )
+    event = run_event("COMPLETE", clock.now, run_id)
     for _ in range(3):
         answer = api.post("/api/v1/lineage", content=gzip.compress(orjson.dumps(event)),
                           headers={"content-type": "application/json",

@@ -65,9 +65,9 @@ def _field_names() -> set[str]:
 # Quoted words in the scripts that are not store names: commands, their options, type names,
 # verdict and status words, and the pieces of built strings.
 NOT_NAMES = {
-    "", "*", "~", "-", "-inf", "(", ":", ", ", "0", "1", "NX", "GT", "EX", "MAXLEN", "WRONGTYPE ",
-    "hash", "zset", "string", "stream", "none", "set", "ok", "OK", "queued", "current", "muted",
-    "flapping", " is a ", ", expected ", "a", "f",
+    "", " ", "*", "~", "-", "-inf", "(", ":", ", ", "0", "1", "NX", "GT", "EX", "MAXLEN",
+    "WRONGTYPE ", "hash", "zset", "string", "stream", "none", "set", "ok", "OK", "queued",
+    "current", "muted", "flapping", " is a ", ", expected ", "a", "f",
     RUN_END,  # an event type (shared/model/events.py), not a store name
 }  # fmt: skip
 
