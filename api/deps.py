@@ -16,6 +16,7 @@ from api.auth import Authenticator, CallerDep
 from shared.ingest.accept import Ingest
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
+from shared.services.fleet import Fleet
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
@@ -53,6 +54,7 @@ RedisDep = Annotated[AsyncRedis, _state("redis", object)]
 RegistryDep = Annotated[Registry, _state("registry", Registry)]
 IngestDep = Annotated[Ingest, _state("ingest", Ingest)]
 HealthReaderDep = Annotated[HealthReader, _state("health_reader", HealthReader)]
+FleetDep = Annotated[Fleet, _state("fleet", Fleet)]
 HistoryReaderDep = Annotated[HistoryReader, _state("history", HistoryReader)]
 RawEventsDep = Annotated[RawEvents, _state("raw_events", RawEvents)]
 RunsDep = Annotated[Runs, _state("runs", Runs)]

@@ -44,6 +44,7 @@ from shared.ingest.rejections import RejectionBudget
 from shared.ingest.validate import BatchValidator
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
+from shared.services.fleet import Fleet
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
@@ -53,6 +54,7 @@ from shared.services.raw_events import RawEvents
 from shared.services.registry import Registry
 from shared.services.run_starts import RunStarts
 from shared.services.runs import Runs
+from shared.services.verdicts import Verdicts
 from shared.settings import Settings, get_settings
 from shared.store.client import AsyncRedis, async_client
 from shared.store.partitions import Partitions
@@ -153,6 +155,8 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
         settings.model_copy(update={"max_payload_bytes": payload_bytes})
     )
     state.health_reader = HealthReader(client, settings, partitions)
+    verdicts = Verdicts(client, partitions)
+    state.fleet = Fleet(registry, verdicts, state.health_reader, settings)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)
     state.runs = Runs(client, settings, partitions)

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from api import auth
 from api.auth import CallerDep
 from api.deps import (
+    FleetDep,
     HealthReaderDep,
     HistoryReaderDep,
     NowDep,
@@ -29,7 +30,7 @@ from shared.model.verdict import Verdict
 
 router = APIRouter(tags=["health"])
 
-WORST_FIRST = [Verdict.UNHEALTHY, Verdict.DEGRADED, Verdict.NO_DATA, Verdict.OK]
+CURSOR_PATTERN = r"^[0-3]\.\d{1,18}$"  # "<rank of the verdict>.<system id>"
 
 
 async def _health(
@@ -131,30 +132,41 @@ async def _probe(
     )
 
 
-@router.get("/health", response_model=Overview)
+@router.get(
+    "/health",
+    response_model=Overview,
+    responses={422: {"description": "A bad filter, limit or cursor"}},
+)
 async def read_overview(
     reader_key: ReaderCaller,
-    registry: RegistryDep,
-    reader: HealthReaderDep,
-    settings: SettingsDep,
+    fleet: FleetDep,
     now: NowDep,
+    health: Annotated[Verdict | None, Query(description="Only systems of this verdict")] = None,
+    prefix: Annotated[
+        str | None, Query(max_length=128, description="Only systems whose name starts so")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="At most this many")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the last page")
+    ] = None,
 ) -> Overview:
-    """One line per system (verdict and reason), worst first."""
-    lines = []
-    for system in await registry.list():
-        if not reader_key.sees(system.system_id):
-            continue
-        health = await _health(system.system_id, registry, reader, settings, now, None)
-        lines.append(
-            SystemVerdict(
-                system_id=system.system_id,
-                name=system.name,
-                health=health.health,
-                reason=health.reason,
-            )
-        )
-    lines.sort(key=lambda line: (WORST_FIRST.index(line.health), line.system_id))
-    return Overview(systems=lines)
+    """One line per system (verdict, reason, since when, evaluated when), worst first, then by
+    id. The verdicts are the jobs' last evaluation (`evaluated_at`, at most about a second old
+    while they run); a system not evaluated yet is evaluated for the answer."""
+    after = None
+    if cursor is not None:
+        rank, _, system_id = cursor.partition(".")
+        after = (int(rank), int(system_id))
+    page = await fleet.overview(
+        reader_key.sees, now, verdict=health, prefix=prefix, after=after, limit=limit
+    )
+    lines = [
+        SystemVerdict(system_id=line.system_id, name=line.name, health=line.verdict,
+                      reason=line.reason, since=line.since, evaluated_at=line.evaluated_at)
+        for line in page.lines
+    ]  # fmt: skip
+    next_cursor = None if page.next_after is None else "{}.{}".format(*page.next_after)
+    return Overview(systems=lines, next_cursor=next_cursor)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
@@ -50,11 +50,31 @@ async def create_system(
     return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
 
-@router.get("", response_model=SystemList)
-async def read_systems(caller: CallerDep, registry: RegistryDep) -> SystemList:
-    """The systems the caller may read, by id."""
+@router.get(
+    "", response_model=SystemList, responses={422: {"description": "A bad limit or cursor"}}
+)
+async def read_systems(
+    caller: CallerDep,
+    registry: RegistryDep,
+    prefix: Annotated[
+        str | None, Query(max_length=128, description="Only systems whose name starts so")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="At most this many")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^\d{1,18}$", description="`next_cursor` of the last page")
+    ] = None,
+) -> SystemList:
+    """The systems the caller may read, by id; paged with `limit` and `cursor`."""
     reader = auth.readers_only(caller)
-    return SystemList(systems=[s for s in await registry.list() if reader.sees(s.system_id)])
+    after = -1 if cursor is None else int(cursor)
+    found = [
+        s for s in await registry.list()
+        if s.system_id > after and reader.sees(s.system_id)
+        and (prefix is None or s.name.startswith(prefix))
+    ]  # fmt: skip
+    if limit is not None and len(found) > limit:
+        return SystemList(systems=found[:limit], next_cursor=str(found[limit - 1].system_id))
+    return SystemList(systems=found)
 
 
 @router.get(

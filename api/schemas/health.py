@@ -1,5 +1,7 @@
 """Responses of the health routes: the domain's read model plus the probe and overview shapes."""
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from shared.model.health import Health, LastError, Rule, StageHealth
@@ -19,10 +21,17 @@ class SystemVerdict(BaseModel):
     name: str
     health: Verdict
     reason: str
+    since: datetime | None = Field(
+        description="When this verdict began (null: computed for this answer)"
+    )
+    evaluated_at: datetime = Field(description="When this verdict was computed")
 
 
 class Overview(BaseModel):
-    systems: list[SystemVerdict] = Field(description="Worst first")
+    systems: list[SystemVerdict] = Field(description="Worst first, then by id")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 __all__ = [

@@ -22,7 +22,10 @@ class SystemCreate(BaseModel):
 
 
 class SystemList(BaseModel):
-    systems: list[System]
+    systems: list[System] = Field(description="By id")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class SystemDeleted(BaseModel):

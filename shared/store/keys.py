@@ -146,6 +146,13 @@ def verdict(partition: int, system_id: int) -> str:
     return f"{_tag(partition)}:verdict:{system_id}"
 
 
+def verdicts(partition: int) -> str:
+    """Hash: every system's last evaluated verdict in one place, so that the fleet overview reads
+    a partition in one round trip: field = system id, value = JSON `[verdict, reason, since_ms,
+    evaluated_ms]`, written with `verdict` by transition.lua; the purge removes a field."""
+    return f"{_tag(partition)}:verdicts"
+
+
 def transitions(partition: int, system_id: int) -> str:
     """Stream of verdict changes (`from`, `to`, `reason`, `at`), newest kept."""
     return f"{_tag(partition)}:transitions:{system_id}"
@@ -210,6 +217,11 @@ def system_patterns(partition: int, system_id: int) -> list[str]:
     tag = _tag(partition)
     kinds = ("c", "eid", "idem", "run", "batch")
     return [f"{tag}:{kind}:{system_id}:*" for kind in kinds]
+
+
+def system_fields(partition: int) -> list[str]:
+    """Hashes of the partition whose fields are system ids (the purge removes its field)."""
+    return [verdicts(partition)]
 
 
 def system_members(partition: int) -> list[str]:

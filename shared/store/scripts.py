@@ -189,6 +189,7 @@ def transition(
             keys.verdict(partition, system_id),
             keys.transitions(partition, system_id),
             keys.outbox(partition),
+            keys.verdicts(partition),
         ],
         [verdict, reason, at_ms, system_id, kept],
     )

@@ -57,6 +57,8 @@ def purge(partition: int, system_id: int) -> int:
     pipe = client.pipeline(transaction=False)
     for key in keys.system_members(partition):
         pipe.zrem(key, str(system_id))
+    for key in keys.system_fields(partition):
+        pipe.hdel(key, str(system_id))
     pipe.execute()
     log.info("purged system %d: %d keys", system_id, deleted)
     return deleted

@@ -4,7 +4,9 @@ the sweep, flapping held back, and an old evaluation never undoing a newer one."
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+import orjson
 import redis
 from fastapi.testclient import TestClient
 
@@ -135,12 +137,19 @@ def test_a_flapping_system_is_told_at_most_once_per_interval_and_only_if_still_c
 
 def test_an_older_evaluation_never_undoes_a_newer_one(client: redis.Redis) -> None:
     transition = client.register_script(scripts.source(scripts.TRANSITION))
-    keys_ = [keys.verdict(0, 7), keys.transitions(0, 7), keys.outbox(0)]
-    assert transition(keys=keys_, args=["UNHEALTHY", "r", 2000, 7, 100]) == [1, b""]
-    assert transition(keys=keys_, args=["OK", "stale", 1000, 7, 100]) == [0]
-    assert transition(keys=keys_, args=["UNHEALTHY", "r", 3000, 7, 100]) == [0]
-    assert transition(keys=keys_, args=["OK", "r", 4000, 7, 100]) == [1, b"UNHEALTHY"]
+
+    def record(verdict: str, reason: str, at_ms: int) -> Any:
+        call = scripts.transition(0, 7, verdict, reason, at_ms, 100)
+        return transition(keys=call.keys, args=call.args)
+
+    assert record("UNHEALTHY", "r", 2000) == [1, b""]
+    assert record("OK", "stale", 1000) == [0]
+    assert record("UNHEALTHY", "r", 3000) == [0]
+    assert orjson.loads(client.hget(keys.verdicts(0), "7")) == ["UNHEALTHY", "r", 2000, 3000]
+    assert record("OK", "r", 4000) == [1, b"UNHEALTHY"]
     assert client.xlen(keys.transitions(0, 7)) == 2
+    # The fleet's copy of the verdict follows the system's own.
+    assert orjson.loads(client.hget(keys.verdicts(0), "7")) == ["OK", "r", 4000, 4000]
 
 
 def test_only_a_change_some_channel_is_told_about_starts_the_flapping_interval(
