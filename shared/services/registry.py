@@ -41,7 +41,11 @@ class Registry:
         created_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         call = scripts.register(name, description, created_at)
         status, doc = await self._register(keys=call.keys, args=call.args)
-        return status == scripts.RegisterStatus.CREATED, System.model_validate_json(doc)
+        system = System.model_validate_json(doc)
+        created = status == scripts.RegisterStatus.CREATED
+        if created:
+            await self._to_evaluate(system.system_id)
+        return created, system
 
     async def id_of(self, name: str) -> int | None:
         """The id of the system named `name` (None: no such system). Answers are cached for
@@ -96,6 +100,14 @@ class Registry:
         # A new policy changes the answer of a health read: a new data version (health_memo).
         meta = keys.system_meta(await self._partitions.of(system_id), system_id)
         await self._client.hincrby(meta, keys.Meta.VERSION, 1)
+        await self._to_evaluate(system_id)
+
+    async def _to_evaluate(self, system_id: int) -> None:
+        """Have the jobs evaluate the system in their next pass (as new events do): a new
+        system, or a new policy, gets its verdict and its silence due time within a second."""
+        partition = await self._partitions.of(system_id)
+        now_ms = int(time.time() * 1000)
+        await self._client.zadd(keys.dirty(partition), {str(system_id): now_ms}, nx=True)
 
     async def delete(self, system_id: int) -> tuple[System, int] | None:
         """Unregister the system; returns it and its partition (None: unknown). Its tombstone is

@@ -168,6 +168,14 @@ def dirty(partition: int) -> str:
     return f"{_tag(partition)}:dirty"
 
 
+def due(partition: int) -> str:
+    """Sorted set: systems whose verdict changes with time alone, scored by when (ms): a policy
+    with `expected_interval_seconds` falls silent at its last event + interval + grace. The
+    evaluator writes each system's next due time after evaluating it; every evaluation pass
+    takes what is due, so silence costs O(systems due), not a sweep of the fleet."""
+    return f"{_tag(partition)}:due"
+
+
 def deliveries(partition: int, system_id: int) -> str:
     """Hash: delivery id -> delivery JSON (one notification to one channel, and its attempts)."""
     return f"{_tag(partition)}:deliveries:{system_id}"
@@ -226,7 +234,7 @@ def system_fields(partition: int) -> list[str]:
 
 def system_members(partition: int) -> list[str]:
     """Sorted sets of the partition whose members are system ids (the purge removes its id)."""
-    return [outbox(partition), dirty(partition)]
+    return [outbox(partition), dirty(partition), due(partition)]
 
 
 # -- hash fields, stream entry fields and member formats -------------------------------------------

@@ -8,8 +8,10 @@ in the outbox any system whose notified verdict is behind (after a mute ended, o
 
 import asyncio
 import logging
+from datetime import datetime
 
 from shared.errors import PolicyConflict, SystemNotFound
+from shared.model.health import Health
 from shared.model.policy import resolve_stored
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
@@ -48,7 +50,7 @@ async def _evaluate(s: Settings, sweep: bool) -> tuple[int, int, int]:
         if sweep:
             ids = [system.system_id for system in await evaluator.registry.list()]
         else:
-            ids = await _dirty(client, layout.streams)
+            ids = await _dirty(client, layout.streams, context.now_ms())
         changed = 0
         for system_id in ids:
             changed += await evaluator.one(system_id, sweep)
@@ -57,11 +59,18 @@ async def _evaluate(s: Settings, sweep: bool) -> tuple[int, int, int]:
         await client.aclose()
 
 
-async def _dirty(client: AsyncRedis, streams: int) -> list[int]:
+async def _dirty(client: AsyncRedis, streams: int, now_ms: int) -> list[int]:
+    """The systems to evaluate in this pass: those with new events, and those whose verdict
+    falls due by time alone (silence), each taken off its set atomically."""
     found: set[int] = set()
     for p in range(streams):
-        popped: list[tuple[bytes, float]] = await client.zpopmin(keys.dirty(p), DIRTY_PER_PASS)  # type: ignore[assignment]
+        pipe = client.pipeline(transaction=True)
+        pipe.zpopmin(keys.dirty(p), DIRTY_PER_PASS)
+        pipe.zrangebyscore(keys.due(p), "-inf", now_ms, start=0, num=DIRTY_PER_PASS)
+        pipe.zremrangebyscore(keys.due(p), "-inf", now_ms)
+        popped, due, _ = await pipe.execute()
         found.update(int(member) for member, _ in popped)
+        found.update(int(member) for member in due)
     return sorted(found)
 
 
@@ -92,6 +101,11 @@ class _Evaluator:
         )
         reply = await self.transition(keys=call.keys, args=call.args)
         changed = int(reply[0]) == scripts.TransitionStatus.CHANGED
+        due_ms = silence_due_ms(health, known.system.created_at)
+        if due_ms is not None and due_ms > now_ms:
+            await self.client.zadd(keys.due(p), {str(system_id): due_ms})
+        else:
+            await self.client.zrem(keys.due(p), str(system_id))
         if changed:
             before = text(reply[1]) or "-"
             log.info("system %d: %s -> %s (%s)", system_id, before, health.health, health.reason)
@@ -102,3 +116,16 @@ class _Evaluator:
             if verdict != notified:
                 await self.client.zadd(keys.outbox(p), {str(system_id): now_ms}, nx=True)
         return int(changed)
+
+
+def silence_due_ms(health: Health, created_at: datetime) -> int | None:
+    """When the system falls silent if nothing arrives (its last event, else its registration,
+    plus expected interval and grace, and a millisecond: silence is *more* than that), or None
+    for a policy without an expected interval."""
+    p = health.policy
+    if p.expected_interval_seconds is None:
+        return None
+    since = health.last_event_at or created_at
+    return (
+        int(since.timestamp() * 1000) + (p.expected_interval_seconds + p.grace_seconds) * 1000 + 1
+    )

@@ -3,7 +3,7 @@ the sweep, flapping held back, and an old evaluation never undoing a newer one."
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -82,7 +82,7 @@ def test_concurrent_passes_over_a_fresh_change_agree_on_one_transition(
     assert len(receiver.requests) == 1
 
 
-def test_a_silent_system_is_caught_by_the_sweep_not_by_the_pass_over_new_events(
+def test_a_silent_system_is_caught_by_the_pass_at_its_due_time_without_a_sweep(
     send: Send,
     job_api: TestClient,
     receiver: Receiver,
@@ -96,11 +96,18 @@ def test_a_silent_system_is_caught_by_the_sweep_not_by_the_pass_over_new_events(
     send(sid, 5, "ok")
     apply_and_evaluate()
     assert job_api.get(f"/systems/{sid}/transitions").json()["transitions"][0]["to"] == "OK"
+    last_event_at = datetime.fromisoformat(
+        job_api.get(f"/systems/{sid}/health").json()["last_event_at"]
+    )
 
-    clock.now += timedelta(seconds=2)  # past the expected interval (1 s, no grace): silent
+    clock.now = last_event_at + timedelta(seconds=1)  # the interval (1 s, no grace), not past it
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "not due yet: nobody looks"
+    clock.now = last_event_at + timedelta(seconds=1, milliseconds=1)  # due: silent from now
     assert job_api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY"
-    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "nothing new: nobody looks"
-    assert evaluate.evaluate(sweep=True)["transitions"] == 1
+    assert evaluate.evaluate(sweep=False) | {"deliveries": 0} == {
+        "evaluated": 1, "transitions": 1, "deliveries": 0, "reconciled": 0,
+    }  # fmt: skip
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0  # silent now: nothing more is due
     run_jobs()
     (told,) = receiver.requests
     assert (told.json()["to"], "silent" in told.json()["reason"]) == ("UNHEALTHY", True)
