@@ -1,6 +1,7 @@
 """Every route of the API, in process, against a real 3-master cluster (Valkey, and Redis when
 installed): the commands, pipelines, transactions and scripts of each route must work there."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from lso.cluster import EmbeddedCluster
 from shared.settings import Settings
 from shared.store import keys
 from shared.store.client import sync_client
+from tests.shared.adapters import otlp_requests as req
 from tests.support.clock import Clock
 from tests.support.events import event
 from tests.support.jobs import run_queued
@@ -23,7 +25,7 @@ from tests.support.servers import available
 from tests.support.settings import make_settings
 from tests.support.wait import wait_for
 from worker.consumer import Worker
-from worker.jobs import context
+from worker.jobs import context, late_ends
 from worker.jobs.ticker import Ticker
 
 pytestmark = pytest.mark.cluster
@@ -81,6 +83,24 @@ def test_every_route_works_on_a_cluster(cluster: EmbeddedCluster, clock: Clock) 
         assert api.get("/health").status_code == 200
         assert api.get("/systems").json()["systems"][0]["name"] == "c-0"
 
+        # The adapters' scripts, and the jobs' sweep of ends that came before their start.
+        late = {"eventType": "COMPLETE", "eventTime": clock.now.isoformat(),
+                "run": {"runId": "r-late"}, "job": {"namespace": "c", "name": "late"}}  # fmt: skip
+        start = late | {"eventType": "START",
+                        "eventTime": (clock.now - timedelta(seconds=2)).isoformat()}  # fmt: skip
+        for report in (late, start, late | {"run": {"runId": "r-lonely"}}):
+            assert api.post("/api/v1/lineage", json=report).status_code == 200
+        after_wait_ms = int(clock.now.timestamp() * 1000) + settings.run_start_wait_s * 1000
+        assert asyncio.run(late_ends._count(settings, after_wait_ms)) == (1, 0)
+        spans = req.traces({"c-otlp": [req.span(clock.now), req.span(clock.now)]})
+        exported = api.post("/v1/traces", content=spans.SerializeToString(),
+                            headers={"content-type": "application/x-protobuf"})  # fmt: skip
+        assert (exported.status_code, exported.content) == (200, b"")
+        drain()
+        for name, total in (("c/late", 2), ("c-otlp", 2)):
+            found = api.get(f"/systems/by-name/{name}").json()["system_id"]
+            assert api.get(f"/systems/{found}/health").json()["total"] == total
+
         policy = api.put(f"/systems/{sid}/policy", json={"window_seconds": 120})
         assert policy.status_code == 200, policy.text
         assert api.get(f"/systems/{sid}/health").json()["window_seconds"] == 120
@@ -123,7 +143,7 @@ def test_health_changes_are_notified_through_rq_on_a_cluster(
             batch = [event(datetime.now(UTC), status="error") for _ in range(10)]
             assert api.post(f"/systems/{sid}/events", json={"events": batch}).status_code == 202
             Worker(store, settings, burst=True).run()
-            assert Ticker().tick(time.time()) == ["evaluate", "sweep", "retention"]
+            assert Ticker().tick(time.time()) == ["evaluate", "sweep", "retention", "late_ends"]
 
             def told() -> bool:
                 run_queued()
