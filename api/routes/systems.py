@@ -10,8 +10,16 @@ from api import auth
 from api.auth import CallerDep
 from api.deps import AdminCaller, LifecycleDep, RegistryDep, SettingsDep, SystemId
 from api.schemas.keys import NewKey, SystemCreated
-from api.schemas.systems import System, SystemCreate, SystemDeleted, SystemList
-from shared.errors import SystemNotFound
+from api.schemas.systems import (
+    System,
+    SystemCreate,
+    SystemDeleted,
+    SystemList,
+    SystemRegistered,
+    SystemsCreate,
+    SystemsRegistered,
+)
+from shared.errors import InvalidInput, SystemNotFound
 from shared.model.policy import resolve_new
 
 router = APIRouter(prefix="/systems", tags=["systems"])
@@ -48,6 +56,36 @@ async def create_system(
         **system.model_dump(), ingest_key=NewKey(token=token, **record.model_dump())
     )
     return JSONResponse(answer.model_dump(mode="json"), status_code=201)
+
+
+@router.post(
+    "/bulk",
+    response_model=SystemsRegistered,
+    responses={403: {"description": "Not an admin key"},
+               422: {"description": "An invalid item (`loc` names its index), or over 1000"}},
+)  # fmt: skip
+async def create_systems(
+    body: SystemsCreate, caller: CallerDep, lifecycle: LifecycleDep, settings: SettingsDep
+) -> SystemsRegistered:
+    """Register up to 1000 systems in one request (admin), each as `POST /systems` would but
+    without a first key, idempotently by name; a name given twice is registered once."""
+    auth.admin(auth.known(caller))
+    problems = []
+    for i, item in enumerate(body.systems):
+        if item.policy is not None:
+            try:
+                resolve_new(item.policy, settings)
+            except InvalidInput as exc:
+                problems += [{**e, "loc": ("body", "systems", i, *e["loc"][1:])}
+                             for e in exc.errors()]  # fmt: skip
+    if problems:
+        raise InvalidInput(problems)
+    items = [(s.name, s.description, s.policy) for s in body.systems]
+    registered = await lifecycle.register_many(items)
+    return SystemsRegistered(systems=[
+        SystemRegistered(system_id=r.system.system_id, name=r.system.name, created=r.created)
+        for r in registered
+    ])  # fmt: skip
 
 
 @router.get(

@@ -21,6 +21,22 @@ class SystemCreate(BaseModel):
     )
 
 
+class SystemsCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    systems: list[SystemCreate] = Field(min_length=1, max_length=1000)
+
+
+class SystemRegistered(BaseModel):
+    system_id: int
+    name: str
+    created: bool = Field(description="False: the name was registered already")
+
+
+class SystemsRegistered(BaseModel):
+    systems: list[SystemRegistered] = Field(description="In the order of the request")
+
+
 class SystemList(BaseModel):
     systems: list[System] = Field(description="By id")
     next_cursor: str | None = Field(

@@ -52,6 +52,16 @@ class Lifecycle:
         key = await self._keys.create("ingest", [system.system_id], "first key")
         return Registered(system, True, key)
 
+    async def register_many(
+        self, systems: list[tuple[str, str | None, Policy | None]]
+    ) -> list[Registered]:
+        """`register` for many systems at once, without first keys (the caller, an admin, holds
+        a key for all of them; `POST /systems/{id}/keys` issues per-system ones)."""
+        return [
+            Registered(system, created, None)
+            for created, system in await self._registry.register_many(systems)
+        ]
+
     async def delete(self, system_id: int) -> Deleted:
         """Unregister the system at once, revoke the keys scoped to it alone and its channels, and
         enqueue the purge of its data. SystemNotFound unless it exists."""

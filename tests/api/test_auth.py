@@ -61,6 +61,7 @@ HOOK = {"kind": "webhook", "url": "https://93.184.215.14/hook"}  # public: no DN
 # (method, path, body, expected codes for: none, admin, ingest_a, ingest_b, read_a, revoked)
 MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST", "/systems", {"name": "c"}, (401, 201, 403, 403, 403, 401)),
+    ("POST", "/systems/bulk", {"systems": [{"name": "b"}]}, (401, 200, 403, 403, 403, 401)),
     ("GET", "/systems", None, (401, 200, 403, 403, 200, 401)),
     ("GET", "/systems/{a}", None, (401, 200, 403, 404, 200, 401)),
     ("POST", "/systems/{a}/events", batch, (401, 202, 202, 404, 403, 401)),

@@ -1,7 +1,12 @@
 """The registry: POST /systems is idempotent by name, ids are never reused."""
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
+
+from shared.settings import Settings
+from shared.store import keys
+from tests.support.api import register
 
 
 def test_a_new_name_is_created_and_the_same_name_again_returns_it(api: TestClient) -> None:
@@ -59,3 +64,38 @@ def test_invalid_registrations_are_422_with_the_field(
 def test_the_longest_valid_name_is_accepted(api: TestClient) -> None:
     name = "A-z_0.9" + "x" * 121
     assert api.post("/systems", json={"name": name}).status_code == 201
+
+
+def test_bulk_registration_registers_many_in_one_request_idempotently(
+    api: TestClient, client: redis.Redis
+) -> None:
+    existing = register(api, "bulk/existing")
+    names = [f"bulk/s{i:04}" for i in range(998)] + ["bulk/existing", "bulk/s0000"]
+    body = {"systems": [{"name": n} for n in names]}
+    body["systems"][1]["policy"] = {"expected_interval_seconds": 30, "grace_seconds": 10}
+    answer = api.post("/systems/bulk", json=body)
+
+    assert answer.status_code == 200, answer.text
+    got = answer.json()["systems"]
+    assert [s["name"] for s in got] == names
+    assert [s["created"] for s in got] == [True] * 998 + [False, False]
+    assert got[-2]["system_id"] == existing and got[-1]["system_id"] == got[0]["system_id"]
+    listed = {s["name"]: s["system_id"] for s in api.get("/systems").json()["systems"]}
+    assert all(listed[s["name"]] == s["system_id"] for s in got)
+    policy = api.get(f"/systems/{got[1]['system_id']}/policy").json()["policy"]
+    assert (policy["expected_interval_seconds"], policy["grace_seconds"]) == (30, 10)
+    # every new system is due for its first evaluation (its verdict, its silence due time)
+    dirty = sum(client.zcard(keys.dirty(p)) for p in range(Settings().partitions))
+    assert dirty == 999  # with "bulk/existing", registered the usual way just before
+
+
+def test_bulk_registration_refuses_a_bad_item_whole_naming_its_index(api: TestClient) -> None:
+    bad_policy = {"degraded_error_rate": 0.6, "unhealthy_error_rate": 0.5}
+    body = {"systems": [{"name": "ok-1"}, {"name": "bad", "policy": bad_policy}]}
+    answer = api.post("/systems/bulk", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][:3] == ["body", "systems", 1]
+    assert api.post("/systems/bulk", json={"systems": [{"name": "x y"}]}).status_code == 422
+    too_many = {"systems": [{"name": f"n{i}"} for i in range(1001)]}
+    assert api.post("/systems/bulk", json=too_many).status_code == 422
+    assert api.get("/systems").json()["systems"] == []  # nothing of a refused request is kept
