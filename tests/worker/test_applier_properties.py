@@ -18,7 +18,6 @@ from tests.support.store import append, raw_rows
 from worker import streams
 from worker.applier import RedisApplier
 
-NOW_MS = now_ms()
 RAW_RETENTION_MS = Settings().raw_retention_s * 1000
 # No `explain` phase: it re-runs a failing example many times against the store, for little gain.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
@@ -44,9 +43,12 @@ def run(store: redis.Redis, plan: list[tuple[int, list[Any]]], fate: list[str]) 
     cfg = Settings(redis_url="redis://unused")
     applier = RedisApplier(store, cfg)
     streams.ensure_groups(store, 1)
+    # Ages count from this example's own start: a module-level "now" aged with the suite, and
+    # an event 50 min old at collection time fell past the 1 h raw retention 10 min later.
+    start_ms = now_ms()
     for sid, evs in plan:
         rows = [
-            row(NOW_MS - age, error=err, latency_ms=lat, event_type="t", stage=None, run_id=None,
+            row(start_ms - age, error=err, latency_ms=lat, event_type="t", stage=None, run_id=None,
                 event_id=eid)
             for age, err, lat, eid in evs
         ]  # fmt: skip
