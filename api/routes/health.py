@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
@@ -22,10 +23,11 @@ from api.deps import (
     SettingsDep,
     SystemId,
 )
-from api.schemas.health import Health, Overview, Probe, SystemVerdict
+from api.schemas.health import Health, Overview, Probe
 from api.schemas.history import History
 from api.time_range import time_range
 from shared.model.policy import resolve_stored
+from shared.model.times import iso_ms
 from shared.model.verdict import Verdict
 
 router = APIRouter(tags=["health"])
@@ -149,7 +151,7 @@ async def read_overview(
     cursor: Annotated[
         str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the last page")
     ] = None,
-) -> Overview:
+) -> Response:
     """One line per system (verdict, reason, since when, evaluated when), worst first, then by
     id. The verdicts are the jobs' last evaluation (`evaluated_at`, at most about a second old
     while they run); a system not evaluated yet is evaluated for the answer."""
@@ -160,13 +162,17 @@ async def read_overview(
     page = await fleet.overview(
         reader_key.sees, now, verdict=health, prefix=prefix, after=after, limit=limit
     )
+    # Built as plain JSON, not through the response model: 10 000 validated models cost ~0.2 s
+    # (tests/api/routes/test_overview.py holds the answer to the Overview schema).
     lines = [
-        SystemVerdict(system_id=line.system_id, name=line.name, health=line.verdict,
-                      reason=line.reason, since=line.since, evaluated_at=line.evaluated_at)
+        {"system_id": line.system_id, "name": line.name, "health": line.verdict.value,
+         "reason": line.reason, "since": None if line.since_ms is None else iso_ms(line.since_ms),
+         "evaluated_at": iso_ms(line.evaluated_ms)}
         for line in page.lines
     ]  # fmt: skip
     next_cursor = None if page.next_after is None else "{}.{}".format(*page.next_after)
-    return Overview(systems=lines, next_cursor=next_cursor)
+    body = orjson.dumps({"systems": lines, "next_cursor": next_cursor})
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -9,7 +9,7 @@ that is only the systems registered since their last pass.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from shared.errors import SystemNotFound
 from shared.model.policy import resolve_stored
@@ -29,8 +29,8 @@ class Line:
     name: str
     verdict: Verdict
     reason: str
-    since: datetime | None  # when the recorded verdict began (None: read live)
-    evaluated_at: datetime  # when the verdict was computed
+    since_ms: int | None  # when the recorded verdict began (None: read live)
+    evaluated_ms: int  # when the verdict was computed
 
     @property
     def position(self) -> tuple[int, int]:
@@ -100,16 +100,11 @@ class Fleet:
         except SystemNotFound:
             return None
         health = await self._reader.read(system_id, policy, known.system.created_at, now)
-        return Line(system_id, name, health.health, health.reason, None, now)
+        return Line(system_id, name, health.health, health.reason, None, _ms(now))
 
 
 def _line(system_id: int, name: str, kept: Recorded) -> Line:
-    return Line(system_id, name, kept.verdict, kept.reason, _at(kept.since_ms),
-                _at(kept.evaluated_ms))  # fmt: skip
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    return Line(system_id, name, kept.verdict, kept.reason, kept.since_ms, kept.evaluated_ms)
 
 
 def _ms(at: datetime) -> int:
