@@ -1,5 +1,5 @@
-"""Problems in the logs of `lso api` (also the abuse scenario's) and `lso worker` (format of
-shared/logs.py)."""
+"""Problems in the logs of `lso api` (also the abuse scenario's), `lso worker` and `lso jobs`
+(format of shared/logs.py)."""
 
 import re
 from collections import Counter
@@ -26,7 +26,7 @@ def _records(lines: list[str]) -> list[list[str]]:
 def scan_logs(logs_dir: Path) -> list[str]:
     """One problem line per distinct (level, message, exception) among ERROR/WARNING records."""
     problems = []
-    for name in ("api", "worker", "api-abuse"):
+    for name in ("api", "worker", "worker-2", "api-abuse", "jobs", "jobs-2"):
         path = logs_dir / f"{name}.log"
         if not path.exists():
             continue

@@ -1,7 +1,8 @@
-"""The LSO stack under test: embedded Valkey, one `lso api` and one `lso worker` process.
+"""The LSO stack under test: embedded Valkey, one `lso api` and one `lso worker` process, and on
+request more workers, `lso jobs` processes and baselines.
 
-Everything is started by `Stack.start()` and stopped by `Stack.close()` (API first, then the
-worker, then the store), whatever happened in between.
+Everything is started by `Stack.start()` and stopped by `Stack.close()` (in the order started:
+API first, then the workers and jobs, then the store), whatever happened in between.
 """
 
 import http.client
@@ -96,6 +97,18 @@ class Stack:
             n = sum(1 for name in self.procs if name.startswith("worker")) + 1
             name = "worker" if n == 1 else f"worker-{n}"
             self._spawn(name, [*_lso_command(), "worker"], self.env)
+
+    def start_jobs(self, count: int) -> None:
+        """Start `count` more `lso jobs` processes (named jobs, jobs-2, ...): the evaluator,
+        notifications and retention, as `lso up` runs them. `stop_jobs()` ends them."""
+        for _ in range(count):
+            n = sum(1 for name in self.procs if name.startswith("jobs")) + 1
+            name = "jobs" if n == 1 else f"jobs-{n}"
+            self._spawn(name, [*_lso_command(), "jobs"], self.env)
+
+    def stop_jobs(self) -> None:
+        for name in [n for n in self.procs if n.startswith("jobs")]:
+            self.stop(name)
 
     def stop_workers(self) -> None:
         for name in [n for n in self.procs if n.startswith("worker")]:
@@ -248,6 +261,10 @@ class Stack:
     def readyz(self) -> dict[str, Any]:
         status, body = self.request("GET", "/readyz")
         return {"status_code": status, **(body or {})}
+
+    def used_memory(self) -> int:
+        """The store's INFO memory `used_memory`, in bytes."""
+        return int(self._redis().info("memory")["used_memory"])
 
     def store_stats(self) -> dict[str, Any]:
         info = self._redis().info()

@@ -1,4 +1,5 @@
-"""Run wrk with bench/report.lua and parse the JSON line its `done()` hook prints."""
+"""Run wrk with bench/report.lua (or bench/rotate.lua, for a load spread over many paths) and
+parse the JSON line its `done()` hook prints."""
 
 import json
 import shutil
@@ -11,6 +12,7 @@ from typing import Any
 from bench.procs import spawn, stop
 
 LUA_SCRIPT = Path(__file__).with_name("report.lua")
+ROTATE_SCRIPT = Path(__file__).with_name("rotate.lua")
 INSTALL_HINT = "wrk is not installed: install it with `apt-get install wrk` (Debian/Ubuntu)."
 _MARKER = "BENCH_JSON "
 
@@ -77,7 +79,9 @@ def run(wrk: str, url: str, **options: Any) -> WrkResult:
 class Running:
     """A wrk run in the background (for loads that overlap): started on entering, `result()`
     waits for its end; leaving the block kills it if it still runs. `headers` are extra request
-    headers."""
+    headers. With `paths_file` (one path a line), requests go to those paths in turn on the
+    host of `url` (bench/rotate.lua: one Lua call per request, so compare such runs with runs
+    that also use a paths file, if only of one line)."""
 
     def __init__(
         self,
@@ -92,16 +96,19 @@ class Running:
         timeout_s: float = 30.0,
         delay_ms: float = 0.0,
         headers: dict[str, str] | None = None,
+        paths_file: Path | None = None,
     ) -> None:
+        script = LUA_SCRIPT if paths_file is None else ROTATE_SCRIPT
         self.argv = [
             wrk,
             f"--threads={min(threads, connections)}",
             f"--connections={connections}",
             f"--duration={max(1, round(duration_s))}s",
             f"--timeout={round(timeout_s)}s",
-            f"--script={LUA_SCRIPT}",
+            f"--script={script}",
             url,
             "--",
+            *([] if paths_file is None else [str(paths_file)]),
             method,
             str(body_file) if body_file else "-",
             f"{delay_ms:.3f}",
