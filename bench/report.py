@@ -66,16 +66,18 @@ def machine_line(m: dict[str, Any]) -> str:
 
 
 def aggregate(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Scenario -> {measure: {median, min, max}, count: total} over all runs."""
+    """Scenario -> {measure: {median, min, max}, count: total} over the runs that have it (the
+    fleet runs once per invocation)."""
     out: dict[str, dict[str, Any]] = {}
-    for scenario in runs[0]:
-        rows = [run[scenario] for run in runs]
+    names = list(dict.fromkeys(name for run in runs for name in run))
+    for scenario in names:
+        rows = [run[scenario] for run in runs if scenario in run]
         agg: dict[str, Any] = {
             k: rows[0].get(k) for k in ("kind", "label", "events_per_request", "conns")
         }
         if "bounded" in rows[0]:
             agg["bounded"] = [row["bounded"] for row in rows]
-        if "figures" in rows[0]:  # abuse rows (bench/abuse.py): their own figures and target
+        if "figures" in rows[0]:  # abuse and fleet rows: their own figures and target
             agg.update(template=rows[0]["template"], target=rows[0]["target"])
             agg["met"] = [row["met"] for row in rows]
             agg["figures"] = {
@@ -130,7 +132,7 @@ def filled(template: str, figures: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> str:
     cfg = result["config"]
     summary = result["summary"]
-    table = {name: agg for name, agg in summary.items() if agg["kind"] != "abuse"}
+    table = {name: agg for name, agg in summary.items() if "template" not in agg}
     lines = [
         f"# LSO benchmark, {result['started_at']}",
         "",
@@ -138,8 +140,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {machine_line(result['machine'])}",
         "",
-        f"Stack: 1 `lso api` process, 1 `lso worker` (none during the ingest figures; 1, 2, 4 "
-        f"for drain), embedded Valkey (AOF, fsync everysec); baselines under one uvicorn process "
+        f"Stack: 1 `lso api` process, {_workers(cfg.get('only', 'all'))}, embedded Valkey (AOF, "
+        f"fsync everysec); baselines under one uvicorn process "
         f"each; wrk {cfg['threads']} thread(s), {cfg['duration_s']:g} s per figure "
         f"({cfg.get('e2e_s', 0):g} s per end-to-end figure), "
         f"{cfg['runs']} runs. Cells: median (min–max) over runs; counts are totals over runs.",
@@ -156,13 +158,17 @@ def markdown(result: dict[str, Any]) -> str:
         counts = [f"{agg[c]:,}" for c in COUNTS]
         conns = "" if agg["conns"] is None else str(agg["conns"])
         lines.append(f"| {agg['label']} | {conns} | " + " | ".join(cells + counts) + " |")
-    if table:
-        lines += ["", *derived(summary)]
+    ratios = derived(summary)
+    if table and len(ratios) > 2:
+        lines += ["", *ratios]
     if "memory" in result:
         lines += ["", memory_line(result["memory"])]
     abuse = [agg for agg in summary.values() if agg["kind"] == "abuse"]
     if abuse:
         lines += ["", *abuse_table(abuse)]
+    cases = [agg for agg in summary.values() if agg["kind"] == "fleet" and "template" in agg]
+    if cases:
+        lines += ["", *fleet_table(cases)]
     if result["accounting"]:
         lines += ["", "Accounting (per run, after the stream drained):", ""]
     for i, acc in enumerate(result["accounting"], 1):
@@ -186,6 +192,15 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _workers(only: str) -> str:
+    if only == "fleet":
+        return "2 `lso worker` (none during the ingest figures) and 2 `lso jobs` processes"
+    return (
+        "1 `lso worker` (none during the ingest figures; 1, 2, 4 for drain; 2 and 2 `lso jobs` "
+        "for the fleet)"
+    )
+
+
 def abuse_table(rows: list[dict[str, Any]]) -> list[str]:
     """The abuse rows (bench/abuse.py): what was measured, the target, in how many runs met."""
     lines = [
@@ -199,6 +214,26 @@ def abuse_table(rows: list[dict[str, Any]]) -> list[str]:
     ]
     for agg in rows:
         met = f"{sum(agg['met'])}/{len(agg['met'])} runs"
+        lines.append(
+            f"| {agg['label']} | {filled(agg['template'], agg['figures'])} | {agg['target']} "
+            f"| {met} |"
+        )
+    return lines
+
+
+def fleet_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The fleet's figures (bench/fleet.py), each with its target."""
+    lines = [
+        "Fleet (bench/fleet.py): one fleet per invocation, with 2 `lso worker` and 2 `lso jobs` "
+        "processes; the steady load is bench/fleet_load.py, its own process. Figures are "
+        "distributions over the fleet's systems and requests.",
+        "",
+        "| Case | Measured | Target | Met |",
+        "|---|---|---|---|",
+    ]
+    for agg in rows:
+        verdicts = [m for m in agg["met"] if m is not None]
+        met = f"{sum(verdicts)}/{len(verdicts)} runs" if verdicts else "–"
         lines.append(
             f"| {agg['label']} | {filled(agg['template'], agg['figures'])} | {agg['target']} "
             f"| {met} |"

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import abuse, adapters, memory, report, scenarios, wrk
+from bench import abuse, adapters, fleet, memory, report, scenarios, wrk
 from bench.logs import scan_logs
 from bench.scratch import scratch_store
 from bench.stack import Stack, StackError
@@ -42,6 +42,7 @@ class Options:
     only: str
     out: Path
     smoke: bool = False
+    quick: bool = False
 
 
 def event_batch(n: int, now: datetime) -> bytes:
@@ -78,6 +79,7 @@ class Bench:
         base_url: str | None = None,
         delay_ms: float = 0.0,
         headers: dict[str, str] | None = None,
+        paths_file: Path | None = None,
     ) -> wrk.WrkResult:
         result = wrk.run(
             self.wrk_path,
@@ -89,6 +91,7 @@ class Bench:
             threads=self.opts.threads,
             delay_ms=delay_ms,
             headers=headers,
+            paths_file=paths_file,
         )
         self.stack.check_alive()
         return result
@@ -157,6 +160,8 @@ class Bench:
             return self.abuse(), None
         if self.opts.only == "adapters":
             return self.adapters(), None
+        if self.opts.only == "fleet":
+            return self.fleet(index), None
         system_id = self.stack.register(f"bench-run-{index}")
         probe_id = self.stack.register(f"bench-probe-{index}")
         appended_before, _ = self.stack.counts()
@@ -184,6 +189,8 @@ class Bench:
         rows.update(health)
         rows.update(self.adapters())
         rows.update(self.abuse())
+        if index == self.opts.runs - 1:  # one fleet per invocation (bench/fleet.py)
+            rows.update(self.fleet(index))
         return rows, accounting
 
     def adapters(self) -> dict[str, dict[str, Any]]:
@@ -196,11 +203,24 @@ class Bench:
 
     def abuse(self) -> dict[str, dict[str, Any]]:
         rows = abuse.abuse(self, abuse.SMOKE if self.opts.smoke else abuse.FULL)
+        self._print_cases(rows)
+        return rows
+
+    def fleet(self, index: int) -> dict[str, dict[str, Any]]:
+        size = fleet.QUICK if self.opts.quick or self.opts.smoke else fleet.FULL
+        rows = fleet.fleet(self, index, size)
+        self._print({n: r for n, r in rows.items() if "template" not in r},
+                    [n for n, r in rows.items() if "template" not in r])  # fmt: skip
+        self._print_cases({n: r for n, r in rows.items() if "template" in r})
+        return rows
+
+    @staticmethod
+    def _print_cases(rows: dict[str, dict[str, Any]]) -> None:
+        """Rows with their own figures and target (abuse, fleet)."""
         for r in rows.values():
-            verdict = "met" if r["met"] else "MISSED"
+            verdict = {True: "met", False: "MISSED", None: "no target"}[r["met"]]
             print(f"  {r['label']}\n    {report.filled(r['template'], r['figures'])}; "
                   f"target {r['target']}: {verdict}", flush=True)  # fmt: skip
-        return rows
 
     @staticmethod
     def _print(rows: dict[str, dict[str, Any]], names: list[str]) -> None:
@@ -258,7 +278,11 @@ class Bench:
 
 def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="3 s per figure instead of 10 s")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 s per figure instead of 10 s; a fleet of 200 systems, not 10,000",
+    )
     p.add_argument(
         "--smoke", action="store_true", help="1 run, 1 s per figure, tiny sizes (CI: it runs)"
     )
@@ -266,7 +290,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--drain-batches", type=int, default=2000, help="100-event batches to drain")
     p.add_argument(
         "--only",
-        choices=["all", "e2e", "abuse", "adapters"],
+        choices=["all", "e2e", "abuse", "adapters", "fleet"],
         default="all",
         help="run only this scenario",
     )
@@ -281,6 +305,8 @@ def parse_args(argv: list[str] | None) -> Options:
         p.error("--runs must be at least 1")
     if args.smoke:
         args.runs, args.duration, args.e2e, args.drain_batches = 1, 1.0, 1.0, 20
+    if args.only == "fleet":
+        args.runs = 1  # one fleet per invocation: a second would double what /health reads
     return Options(
         runs=args.runs,
         e2e_s=args.e2e or (10.0 if args.quick else 60.0),
@@ -292,6 +318,7 @@ def parse_args(argv: list[str] | None) -> Options:
         drain_timeout_s=args.drain_timeout,
         out=Path(args.out),
         smoke=args.smoke,
+        quick=args.quick,
     )
 
 
