@@ -5,22 +5,32 @@ partition whatever the fleet's size, each with the time it was evaluated. A syst
 recorded verdict (new, or the jobs not running) or one older than `stale_after_s` (the jobs
 stopped) is read live, so the overview is never silently out of date; with the jobs running,
 that is only the systems registered since their last pass.
+
+The recorded verdicts are read and ordered at most every REFRESH_S per process (a snapshot;
+sooner when the registry changed), so a page costs what it returns: the evaluator records them
+about once a second anyway, and each line says when it was evaluated.
 """
 
+import heapq
+import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from shared.errors import SystemNotFound
 from shared.model.policy import resolve_stored
+from shared.model.systems import System
 from shared.model.verdict import Verdict
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
-from shared.services.verdicts import Recorded, Verdicts
+from shared.services.verdicts import Verdicts
 from shared.settings import Settings
 
 WORST_FIRST = (Verdict.UNHEALTHY, Verdict.DEGRADED, Verdict.NO_DATA, Verdict.OK)
 _RANK = {v: i for i, v in enumerate(WORST_FIRST)}
+REFRESH_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +54,20 @@ class Page:
     next_after: tuple[int, int] | None  # the position to continue after, None at the end
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    built_s: float  # monotonic
+    now_ms: int  # the time it was built for
+    version: tuple[int, int]  # the registry's (Registry.listing)
+    lines: list[Line]  # the fresh recorded verdicts, in order
+    by_verdict: dict[Verdict, list[Line]]  # the same, per verdict
+    unevaluated: list[System]  # no fresh recorded verdict: read live per request
+
+
+def _position(line: Line) -> tuple[int, int]:
+    return line.position
+
+
 class Fleet:
     def __init__(
         self, registry: Registry, verdicts: Verdicts, reader: HealthReader, settings: Settings
@@ -54,10 +78,11 @@ class Fleet:
         self._settings = settings
         # Older than three sweeps: the jobs are not evaluating (a sweep evaluates every system).
         self.stale_after_s = max(3 * settings.sweep_interval_s, 30)
+        self._snapshot: _Snapshot | None = None
 
     async def overview(
         self,
-        sees: Callable[[int], bool],
+        sees: Callable[[int], bool] | None,
         now: datetime,
         *,
         verdict: Verdict | None = None,
@@ -65,33 +90,76 @@ class Fleet:
         after: tuple[int, int] | None = None,
         limit: int | None = None,
     ) -> Page:
-        """The systems `sees` admits, worst first then by id, of `verdict` and with names that
-        start with `prefix` when given, from the one after `after`, at most `limit`."""
-        recorded = await self._verdicts.all()
-        stale_ms = _ms(now) - self.stale_after_s * 1000
-        lines = []
-        for system in await self._registry.list():
-            if not sees(system.system_id):
-                continue
-            if prefix is not None and not system.name.startswith(prefix):
-                continue
-            kept = recorded.get(system.system_id)
-            if kept is not None and kept.evaluated_ms >= stale_ms:
-                line = _line(system.system_id, system.name, kept)
-            else:
-                live = await self._live(system.system_id, system.name, now)
-                if live is None:
-                    continue  # deleted meanwhile
-                line = live
-            if verdict is not None and line.verdict is not verdict:
-                continue
-            if after is not None and line.position <= after:
-                continue
-            lines.append(line)
-        lines.sort(key=lambda line: line.position)
-        if limit is not None and len(lines) > limit:
+        """The systems `sees` admits (None: all), worst first then by id, of `verdict` and with
+        names that start with `prefix` when given, from the one after `after`, at most
+        `limit`."""
+        snap = await self._current(now)
+
+        def wanted(line: Line) -> bool:
+            return (
+                (sees is None or sees(line.system_id))
+                and (prefix is None or line.name.startswith(prefix))
+                and (after is None or line.position > after)
+            )
+
+        source = snap.lines if verdict is None else snap.by_verdict.get(verdict, [])
+        recorded: list[Line]
+        if sees is None and prefix is None:  # the common case: a slice, whatever the fleet
+            start = 0 if after is None else bisect_right(source, after, key=_position)
+            recorded = source[start:] if limit is None else source[start : start + limit + 1]
+        else:
+            recorded = [line for line in source if wanted(line)]
+        live = []
+        for system in snap.unevaluated:
+            if (sees is None or sees(system.system_id)) and (
+                prefix is None or system.name.startswith(prefix)
+            ):
+                line = await self._live(system.system_id, system.name, now)
+                if (
+                    line is not None
+                    and (verdict is None or line.verdict is verdict)
+                    and wanted(line)
+                ):
+                    live.append(line)
+        live.sort(key=_position)
+        merged = heapq.merge(recorded, live, key=_position)
+        if limit is None:
+            return Page(list(merged), None)
+        lines = list(islice(merged, limit + 1))
+        if len(lines) > limit:
             return Page(lines[:limit], lines[limit - 1].position)
         return Page(lines, None)
+
+    async def _current(self, now: datetime) -> _Snapshot:
+        """The snapshot, rebuilt when older than REFRESH_S (in either clock) or when the
+        registry changed."""
+        version, systems = await self._registry.listing()
+        now_ms = _ms(now)
+        snap = self._snapshot
+        if (
+            snap is not None
+            and snap.version == version
+            and time.monotonic() - snap.built_s < REFRESH_S
+            and abs(now_ms - snap.now_ms) < REFRESH_S * 1000
+        ):
+            return snap
+        recorded = await self._verdicts.all()
+        stale_ms = now_ms - self.stale_after_s * 1000
+        lines, unevaluated = [], []
+        for system in systems:
+            kept = recorded.get(system.system_id)
+            if kept is not None and kept.evaluated_ms >= stale_ms:
+                lines.append(Line(system.system_id, system.name, kept.verdict, kept.reason,
+                                  kept.since_ms, kept.evaluated_ms))  # fmt: skip
+            else:
+                unevaluated.append(system)
+        lines.sort(key=_position)
+        by_verdict: dict[Verdict, list[Line]] = {}
+        for line in lines:
+            by_verdict.setdefault(line.verdict, []).append(line)
+        snap = _Snapshot(time.monotonic(), now_ms, version, lines, by_verdict, unevaluated)
+        self._snapshot = snap
+        return snap
 
     async def _live(self, system_id: int, name: str, now: datetime) -> Line | None:
         try:
@@ -101,10 +169,6 @@ class Fleet:
             return None
         health = await self._reader.read(system_id, policy, known.system.created_at, now)
         return Line(system_id, name, health.health, health.reason, None, _ms(now))
-
-
-def _line(system_id: int, name: str, kept: Recorded) -> Line:
-    return Line(system_id, name, kept.verdict, kept.reason, kept.since_ms, kept.evaluated_ms)
 
 
 def _ms(at: datetime) -> int:

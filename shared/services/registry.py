@@ -1,6 +1,7 @@
 """The system registry: names to ids, assigned atomically by shared/store/lua/register.lua."""
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,7 +36,7 @@ class Registry:
         self._register = client.register_script(scripts.source(scripts.REGISTER))
         self._known: dict[int, tuple[float, Known]] = {}  # id -> (trusted until, what we know)
         self._ids: dict[str, tuple[float, int]] = {}  # name -> (trusted until, id)
-        self._listed: tuple[tuple[int, int], list[System]] | None = None  # (version, systems)
+        self._listed: tuple[tuple[int, int], Sequence[System]] | None = None  # (version, systems)
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -95,22 +96,26 @@ class Registry:
         return int(found)
 
     async def list(self) -> list[System]:
-        """Every system, by id. Parsed once per change of the registry in this process: the id
-        sequence and the number of systems change with every registration and deletion (a
-        system's document never changes), so reading them says whether the copy is current,
-        and a fleet overview of 10 000 systems does not parse 10 000 documents."""
+        """Every system, by id."""
+        return list((await self.listing())[1])
+
+    async def listing(self) -> tuple[tuple[int, int], Sequence[System]]:
+        """(version, every system by id; do not modify it). Parsed once per change of the
+        registry in this process: the id sequence and the number of systems change with every
+        registration and deletion (a system's document never changes), so reading them says
+        whether the copy is current, and a fleet of 10 000 systems is not parsed per request."""
         pipe = self._client.pipeline(transaction=False)
         pipe.get(keys.REGISTRY_SEQ)
         pipe.hlen(keys.REGISTRY_SYSTEMS)
         seq, count = await pipe.execute()
         version = (int(seq or 0), int(count))
         if self._listed is not None and self._listed[0] == version:
-            return list(self._listed[1])
+            return self._listed
         docs = await self._client.hvals(keys.REGISTRY_SYSTEMS)
         systems = sorted((System.model_validate_json(d) for d in docs), key=lambda s: s.system_id)
         if len(systems) == version[1]:  # else it changed meanwhile: parse again next time
             self._listed = (version, systems)
-        return list(systems)
+        return version, systems
 
     async def get(self, system_id: int) -> System | None:
         doc = await self._client.hget(keys.REGISTRY_SYSTEMS, str(system_id))

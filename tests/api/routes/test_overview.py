@@ -9,6 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.schemas.health import Overview
+from shared.services.fleet import REFRESH_S
 from shared.store import scripts
 from tests.support.api import register
 from tests.support.clock import Clock
@@ -111,3 +112,19 @@ def test_the_systems_list_pages_by_id_and_filters_by_name_prefix(api: TestClient
     ml = api.get("/systems", params={"prefix": "ml/"}).json()["systems"]
     assert [s["name"] for s in ml] == ["ml/s0", "ml/s3", "ml/s6", "ml/s9"]
     assert api.get("/systems", params={"cursor": "-1"}).status_code == 422
+
+
+def test_the_recorded_verdicts_are_reread_once_older_than_the_refresh(
+    api: TestClient, client: redis.Redis, clock: Clock
+) -> None:
+    sid = register(api, "later")
+    (line,) = api.get("/health").json()["systems"]
+    assert (line["health"], line["since"]) == ("NO_DATA", None)  # not evaluated: read live
+    record(client, sid, "UNHEALTHY", ms(clock), "error rate 50% > 10%")
+    (line,) = api.get("/health").json()["systems"]
+    assert line["since"] is None  # the same snapshot, within its REFRESH_S
+    clock.now += timedelta(seconds=REFRESH_S)
+    (line,) = api.get("/health").json()["systems"]
+    assert (line["health"], line["reason"]) == ("UNHEALTHY", "error rate 50% > 10%")
+    register(api, "newer")  # a changed registry is a new snapshot at once
+    assert {line["name"] for line in api.get("/health").json()["systems"]} == {"later", "newer"}
