@@ -181,11 +181,11 @@ def steady(bench: "Bench", prefix: str, ids: list[int], size: Size) -> dict[str,
         wait_evaluated(bench, prefix, len(ids), started_s)
         rows["fleet_cpu"] = cpu_row(bench, load, size)
         load.change()
-        bad, unhealthy = set(silent) | set(failing), set()
+        bad, unhealthy = set(silent) | set(failing), set[int]()
         deadline = time.monotonic() + size.interval_s + size.grace_s + size.period_s + 60
         while time.monotonic() < deadline:
             lines = overview(bench, f"?prefix={prefix}&health=UNHEALTHY")
-            unhealthy = {line["system_id"] for line in lines}
+            unhealthy = unhealthy if lines is None else {line["system_id"] for line in lines}
             if bad <= unhealthy:
                 break
             time.sleep(0.5)

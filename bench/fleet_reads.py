@@ -17,24 +17,36 @@ if TYPE_CHECKING:
 EVALUATED_WITHIN_S = 120
 
 
-def wait_evaluated(bench: "Bench", prefix: str, count: int, after_s: float) -> bool:
+def wait_evaluated(
+    bench: "Bench", prefix: str, count: int, after_s: float, verdict: str = "OK"
+) -> bool:
     """Poll the overview until the jobs have evaluated all `count` systems of `prefix` since
-    `after_s` (a verdict with `since`: recorded by the jobs, not computed for the answer)."""
+    `after_s` (a verdict with `since`: recorded by the jobs, not computed for the answer) and
+    found them `verdict`. Systems that fell silent between two phases recover here."""
     deadline = time.monotonic() + EVALUATED_WITHIN_S
     while time.monotonic() < deadline:
         lines = overview(bench, f"?prefix={prefix}")
-        done = [ln for ln in lines if ln["since"] and _epoch_s(ln["evaluated_at"]) >= after_s]
+        if lines is None:
+            continue
+        done = [ln for ln in lines if ln["since"] and ln["health"] == verdict
+                and _epoch_s(ln["evaluated_at"]) >= after_s]  # fmt: skip
         if len(done) == count:
             return True
         time.sleep(0.5)
     bench.problems.append(
-        f"fleet: not every system was evaluated within {EVALUATED_WITHIN_S} s ({prefix})"
+        f"fleet: not every system was evaluated {verdict} within {EVALUATED_WITHIN_S} s ({prefix})"
     )
     return False
 
 
-def overview(bench: "Bench", query: str) -> list[dict[str, Any]]:
-    status, body = bench.stack.request("GET", "/health" + query, timeout_s=60)
+def overview(bench: "Bench", query: str, timeout_s: float = 30.0) -> list[dict[str, Any]] | None:
+    """The overview's lines, or None (and a problem) if it did not answer within `timeout_s`:
+    when the jobs fall behind, it evaluates every stale system itself."""
+    try:
+        status, body = bench.stack.request("GET", "/health" + query, timeout_s=timeout_s)
+    except OSError as exc:
+        bench.problems.append(f"fleet: GET /health{query}: {exc!r} after {timeout_s:g} s")
+        return None
     if status != 200:
         raise RuntimeError(f"GET /health{query} answered {status}: {body}")
     return list(body["systems"])
@@ -43,12 +55,20 @@ def overview(bench: "Bench", query: str) -> list[dict[str, Any]]:
 def overview_rows(bench: "Bench") -> dict[str, dict[str, Any]]:
     """`GET /health` with 1 connection: all systems, the unhealthy ones, a page, the next page."""
     conn = http.client.HTTPConnection("127.0.0.1", bench.stack.port, timeout=60)
-    conn.request("GET", "/health")
-    full = conn.getresponse().read()
-    conn.close()
-    first = bench.stack.request("GET", "/health?limit=100")[1]
-    queries = {"all": "", "unhealthy": "?health=UNHEALTHY", "page": "?limit=100",
-               "next_page": f"?limit=100&cursor={first['next_cursor']}"}  # fmt: skip
+    try:
+        conn.request("GET", "/health")
+        full = conn.getresponse().read()
+    except OSError as exc:
+        bench.problems.append(f"fleet: GET /health for its size: {exc!r}")
+        full = b'{"systems": []}'
+    finally:
+        conn.close()
+    queries = {"all": "", "unhealthy": "?health=UNHEALTHY", "page": "?limit=100"}
+    try:
+        first = bench.stack.request("GET", "/health?limit=100", timeout_s=60)[1]
+        queries["next_page"] = f"?limit=100&cursor={first['next_cursor']}"
+    except OSError as exc:
+        bench.problems.append(f"fleet: GET /health?limit=100 for a cursor: {exc!r}")
     rows = {}
     for name, query in queries.items():
         res = bench.run_wrk("/health" + query, "GET", None, 1, bench.opts.duration_s)
@@ -63,13 +83,14 @@ def overview_rows(bench: "Bench") -> dict[str, dict[str, Any]]:
         "≤ 50 ms p50, ≤ 200 ms p99",
         p50 <= 50 and p99 <= 200,
     )
-    pages = {n: rows[f"fleet_overview_{n}"]["p50_ms"] for n in ("unhealthy", "page", "next_page")}
+    pages = {n: rows[f"fleet_overview_{n}"]["p50_ms"] if f"fleet_overview_{n}" in rows
+             else float("nan") for n in ("unhealthy", "page", "next_page")}  # fmt: skip
     rows["fleet_overview_filtered"] = case(
         "fleet: GET /health?health=UNHEALTHY, ?limit=100 and its next page, 1 connection",
         "p50 {unhealthy} ms, {page} ms, {next_page} ms",
         pages,
         "each ≤ 10 ms p50",
-        max(pages.values()) <= 10,
+        all(p50 <= 10 for p50 in pages.values()),
     )
     return rows
 

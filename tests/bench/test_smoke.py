@@ -49,5 +49,20 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
                  "adapter_otlp_100"):  # fmt: skip
         assert summary[name]["events_s"]["median"] > 0, name
     assert not [p for p in result["problems"] if p.startswith("adapters")], result["problems"]
+    for name in ("fleet_ingest_one", "fleet_ingest_all"):
+        assert summary[name]["events_s"]["median"] > 0, name
+    for name in ("all", "unhealthy", "page", "next_page"):
+        assert summary[f"fleet_overview_{name}"]["req_s"]["median"] > 0, name
+    fleet = {name: agg["figures"] for name, agg in summary.items() if agg["kind"] == "fleet"
+             and "figures" in agg}  # fmt: skip
+    assert fleet["fleet_registration"]["systems_s"]["median"] > 0
+    assert fleet["fleet_memory"]["registered_b"]["median"] > 0
+    assert fleet["fleet_ingest_ratio"]["ratio"]["median"] > 0
+    assert fleet["fleet_cpu"]["jobs"]["median"] > 0, "the jobs evaluated"
+    assert fleet["fleet_overview"]["kib"]["median"] > 0
+    for name in ("fleet_silence", "fleet_failing"):
+        detected, systems = fleet[name]["detected"]["median"], fleet[name]["systems"]["median"]
+        assert detected == systems >= 2, name
+    assert not [p for p in result["problems"] if p.startswith("fleet")], result["problems"]
     assert result["machine"]["nproc"] >= 1
     assert (tmp_path / report.name.replace(".json", ".md")).read_text().startswith("# LSO bench")
