@@ -12,9 +12,12 @@ from shared.store import keys, scripts
 from shared.store.client import AsyncRedis
 from shared.store.partitions import Partitions
 
-# How long a replica trusts what it read of a system (that it exists, its rate limit): a limit
-# changed on one replica applies on every replica within this time.
-KNOWN_TTL_S = 2.0
+# What a process read of a system (that it exists, its rate limit, its policy) is trusted until
+# the registry's generation changes, which every process checks every GENERATION_CHECK_S: a
+# limit changed on one replica applies on every replica within that time. KNOWN_TTL_S bounds
+# it besides. So 10 000 systems sending every 10 s do not each cost a registry read per batch.
+GENERATION_CHECK_S = 1.0
+KNOWN_TTL_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Registry:
         self._known: dict[int, tuple[float, Known]] = {}  # id -> (trusted until, what we know)
         self._ids: dict[str, tuple[float, int]] = {}  # name -> (trusted until, id)
         self._listed: tuple[tuple[int, int], Sequence[System]] | None = None  # (version, systems)
+        self._generation: bytes | str | None = None
+        self._generation_checked_s = float("-inf")
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -77,13 +82,17 @@ class Registry:
                 self._known.pop(sid, None)
             if created or policy is not None:
                 pipe.zadd(keys.dirty(partition), {str(sid): now_ms}, nx=True)
+        if any(policy is not None for _, _, policy in systems):
+            pipe.incr(keys.REGISTRY_GENERATION)
         await pipe.execute()
         return registered
 
     async def id_of(self, name: str) -> int | None:
-        """The id of the system named `name` (None: no such system). Answers are cached for
-        KNOWN_TTL_S: the adapters that name systems (OpenLineage, OTLP) look one up per request."""
+        """The id of the system named `name` (None: no such system). Answers are cached as
+        `require`'s are: the adapters that name systems (OpenLineage, OTLP) look one up per request."""
         now = time.monotonic()
+        if now - self._generation_checked_s >= GENERATION_CHECK_S:
+            await self._check_generation(now)
         cached = self._ids.get(name)
         if cached and cached[0] > now:
             return cached[1]
@@ -123,8 +132,10 @@ class Registry:
 
     async def require(self, system_id: int) -> Known:
         """The system with its rate limit and policy; SystemNotFound unless it exists.
-        Answers are cached for KNOWN_TTL_S."""
+        Answers are cached until the registry's generation changes (at most KNOWN_TTL_S)."""
         now = time.monotonic()
+        if now - self._generation_checked_s >= GENERATION_CHECK_S:
+            await self._check_generation(now)
         cached = self._known.get(system_id)
         if cached and cached[0] > now:
             return cached[1]
@@ -140,13 +151,29 @@ class Registry:
             rate_per_s=self._default_rate_per_s if rate is None else float(rate),
             policy=Policy() if policy is None else Policy.model_validate_json(policy),
         )
+        if len(self._known) > 100_000:
+            self._known.clear()
         self._known[system_id] = (now + KNOWN_TTL_S, known)
         return known
+
+    async def _check_generation(self, now: float) -> None:
+        """Forget what is cached of systems when any process changed the registry since."""
+        generation = await self._client.get(keys.REGISTRY_GENERATION)
+        if generation != self._generation:
+            self._known.clear()
+            self._ids.clear()
+            self._generation = generation
+        self._generation_checked_s = now
+
+    async def _changed(self) -> None:
+        """Tell every process that what it cached of systems may be wrong (see require)."""
+        await self._client.incr(keys.REGISTRY_GENERATION)
 
     async def set_policy(self, system_id: int, policy: Policy) -> None:
         """Store the system's policy (fields left out: the defaults)."""
         doc = policy.model_dump_json(exclude_none=True)
         await self._client.hset(keys.REGISTRY_POLICIES, str(system_id), doc)
+        await self._changed()
         self._known.pop(system_id, None)
         # A new policy changes the answer of a health read: a new data version (health_memo).
         meta = keys.system_meta(await self._partitions.of(system_id), system_id)
@@ -173,6 +200,7 @@ class Registry:
         pipe.hdel(keys.REGISTRY_BY_NAME, system.name)
         pipe.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
         pipe.hdel(keys.REGISTRY_POLICIES, str(system_id))
+        pipe.incr(keys.REGISTRY_GENERATION)
         await pipe.execute()
         self._known.pop(system_id, None)
         self._ids.pop(system.name, None)
@@ -188,4 +216,5 @@ class Registry:
             await self._client.hdel(keys.REGISTRY_RATE_LIMITS, str(system_id))
         else:
             await self._client.hset(keys.REGISTRY_RATE_LIMITS, str(system_id), repr(events_per_s))
+        await self._changed()
         self._known.pop(system_id, None)

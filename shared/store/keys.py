@@ -13,6 +13,9 @@ REGISTRY_BY_NAME = f"{PREFIX}:{{reg}}:by_name"
 REGISTRY_SYSTEMS = f"{PREFIX}:{{reg}}:systems"
 REGISTRY_RATE_LIMITS = f"{PREFIX}:{{reg}}:rate_limits"
 REGISTRY_POLICIES = f"{PREFIX}:{{reg}}:policies"
+# Bumped by every change of what processes cache of systems (a policy, a rate limit, a deletion),
+# which they check once a second (shared/services/registry.py).
+REGISTRY_GENERATION = f"{PREFIX}:{{reg}}:generation"
 API_KEYS = f"{PREFIX}:{{reg}}:api_keys"  # key id -> key metadata JSON (never the token)
 API_KEY_HASHES = f"{PREFIX}:{{reg}}:api_key_hashes"  # SHA-256 of a live token -> key id
 
