@@ -73,6 +73,9 @@ def overview_rows(bench: "Bench") -> dict[str, dict[str, Any]]:
     for name, query in queries.items():
         res = bench.run_wrk("/health" + query, "GET", None, 1, bench.opts.duration_s)
         row = bench.row("fleet", f"fleet: GET /health{query}, under the steady load", 1, res)
+        if res.requests == 0:  # no answer within the figure: wrk's 0 ms is no latency
+            bench.problems.append(f"fleet: GET /health{query}: no answer in {res.duration_s:.0f} s")
+            row["p50_ms"] = row["p99_ms"] = float("inf")
         rows[f"fleet_overview_{name}"] = row
     lines = len(json.loads(full)["systems"])
     p50, p99 = rows["fleet_overview_all"]["p50_ms"], rows["fleet_overview_all"]["p99_ms"]
