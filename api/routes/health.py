@@ -153,8 +153,9 @@ async def read_overview(
     ] = None,
 ) -> Response:
     """One line per system (verdict, reason, since when, evaluated when), worst first, then by
-    id. The verdicts are the jobs' last evaluation (`evaluated_at`, at most about a second old
-    while they run); a system not evaluated yet is evaluated for the answer."""
+    id. The verdicts are the jobs' last evaluation (`evaluated_at`: about a second old while
+    they keep up); a system they have not evaluated yet is evaluated for the answer (up to 100
+    of them; the rest are NO_DATA "not evaluated yet", `evaluated_at` null)."""
     after = None
     if cursor is not None:
         rank, _, system_id = cursor.partition(".")
@@ -166,7 +167,7 @@ async def read_overview(
     lines = [
         {"system_id": line.system_id, "name": line.name, "health": line.verdict.value,
          "reason": line.reason, "since": None if line.since_ms is None else iso_ms(line.since_ms),
-         "evaluated_at": iso_ms(line.evaluated_ms)}
+         "evaluated_at": None if line.evaluated_ms is None else iso_ms(line.evaluated_ms)}
         for line in page.lines
     ]  # fmt: skip
     next_cursor = None if page.next_after is None else "{}.{}".format(*page.next_after)

@@ -24,7 +24,9 @@ class SystemVerdict(BaseModel):
     since: datetime | None = Field(
         description="When this verdict began (null: computed for this answer)"
     )
-    evaluated_at: datetime = Field(description="When this verdict was computed")
+    evaluated_at: datetime | None = Field(
+        description="When this verdict was computed (null: not evaluated yet)"
+    )
 
 
 class Overview(BaseModel):

@@ -1,10 +1,11 @@
 """The fleet overview: every system's verdict, worst first, filtered and paged.
 
 Verdicts come from what the jobs' evaluator recorded (shared/services/verdicts.py), one read a
-partition whatever the fleet's size, each with the time it was evaluated. A system with no
-recorded verdict (new, or the jobs not running) or one older than `stale_after_s` (the jobs
-stopped) is read live, so the overview is never silently out of date; with the jobs running,
-that is only the systems registered since their last pass.
+partition whatever the fleet's size, each with the time it was evaluated (an evaluator that
+falls behind shows as old `evaluated_at` times, never as a slow overview). A system with no
+recorded verdict yet (new, or the jobs not running) is read live, up to MAX_LIVE_READS per
+answer; beyond that it is listed as NO_DATA "not evaluated yet" without an evaluation time, so
+that 10 000 systems registered while the jobs are down do not make one answer 10 000 reads.
 
 The recorded verdicts are read and ordered at most every REFRESH_S per process (a snapshot;
 sooner when the registry changed), so a page costs what it returns: the evaluator records them
@@ -31,6 +32,8 @@ from shared.settings import Settings
 WORST_FIRST = (Verdict.UNHEALTHY, Verdict.DEGRADED, Verdict.NO_DATA, Verdict.OK)
 _RANK = {v: i for i, v in enumerate(WORST_FIRST)}
 REFRESH_S = 0.5
+MAX_LIVE_READS = 100  # systems without a recorded verdict read live for one answer
+NOT_EVALUATED = "not evaluated yet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,8 @@ class Line:
     name: str
     verdict: Verdict
     reason: str
-    since_ms: int | None  # when the recorded verdict began (None: read live)
-    evaluated_ms: int  # when the verdict was computed
+    since_ms: int | None  # when the recorded verdict began (None: read live, or not evaluated)
+    evaluated_ms: int | None  # when the verdict was computed (None: not evaluated yet)
 
     @property
     def position(self) -> tuple[int, int]:
@@ -61,7 +64,7 @@ class _Snapshot:
     version: tuple[int, int]  # the registry's (Registry.listing)
     lines: list[Line]  # the fresh recorded verdicts, in order
     by_verdict: dict[Verdict, list[Line]]  # the same, per verdict
-    unevaluated: list[System]  # no fresh recorded verdict: read live per request
+    unevaluated: list[System]  # no recorded verdict: read live per request
 
 
 def _position(line: Line) -> tuple[int, int]:
@@ -76,8 +79,6 @@ class Fleet:
         self._verdicts = verdicts
         self._reader = reader
         self._settings = settings
-        # Older than three sweeps: the jobs are not evaluating (a sweep evaluates every system).
-        self.stale_after_s = max(3 * settings.sweep_interval_s, 30)
         self._snapshot: _Snapshot | None = None
 
     async def overview(
@@ -110,11 +111,18 @@ class Fleet:
         else:
             recorded = [line for line in source if wanted(line)]
         live = []
+        reads = 0
         for system in snap.unevaluated:
             if (sees is None or sees(system.system_id)) and (
                 prefix is None or system.name.startswith(prefix)
             ):
-                line = await self._live(system.system_id, system.name, now)
+                line: Line | None
+                if reads < MAX_LIVE_READS:
+                    reads += 1
+                    line = await self._live(system.system_id, system.name, now)
+                else:
+                    line = Line(system.system_id, system.name, Verdict.NO_DATA, NOT_EVALUATED,
+                                None, None)  # fmt: skip
                 if (
                     line is not None
                     and (verdict is None or line.verdict is verdict)
@@ -144,11 +152,10 @@ class Fleet:
         ):
             return snap
         recorded = await self._verdicts.all()
-        stale_ms = now_ms - self.stale_after_s * 1000
         lines, unevaluated = [], []
         for system in systems:
             kept = recorded.get(system.system_id)
-            if kept is not None and kept.evaluated_ms >= stale_ms:
+            if kept is not None:
                 lines.append(Line(system.system_id, system.name, kept.verdict, kept.reason,
                                   kept.since_ms, kept.evaluated_ms))  # fmt: skip
             else:

@@ -89,7 +89,8 @@ class Registry:
 
     async def id_of(self, name: str) -> int | None:
         """The id of the system named `name` (None: no such system). Answers are cached as
-        `require`'s are: the adapters that name systems (OpenLineage, OTLP) look one up per request."""
+        `require`'s are: the adapters that name systems (OpenLineage, OTLP) look one up per
+        request."""
         now = time.monotonic()
         if now - self._generation_checked_s >= GENERATION_CHECK_S:
             await self._check_generation(now)

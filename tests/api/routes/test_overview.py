@@ -1,7 +1,6 @@
 """GET /health, the fleet overview, against a real store: the jobs' recorded verdicts read at
-once with their freshness, systems not evaluated yet (or evaluated too long ago) read live, worst
-first, filtered by verdict and name prefix, and paged with a cursor that misses and repeats
-nothing."""
+once with their freshness, systems not evaluated yet read live (a bounded number), worst first,
+filtered by verdict and name prefix, and paged with a cursor that misses and repeats nothing."""
 
 from datetime import timedelta
 
@@ -9,7 +8,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.schemas.health import Overview
-from shared.services.fleet import REFRESH_S
+from shared.services.fleet import MAX_LIVE_READS, NOT_EVALUATED, REFRESH_S
 from shared.store import scripts
 from tests.support.api import register
 from tests.support.clock import Clock
@@ -49,10 +48,27 @@ def test_recorded_verdicts_are_served_with_their_freshness_and_the_rest_read_liv
     assert lines["evaluated"]["evaluated_at"].startswith(
         (clock.now - timedelta(seconds=1)).isoformat()[:19]
     )
-    for name in ("fresh", "stale"):  # not evaluated by the jobs (lately): evaluated now
-        assert (lines[name]["health"], lines[name]["since"]) == ("NO_DATA", None)
-        assert lines[name]["evaluated_at"].startswith(clock.now.isoformat()[:19])
+    # Not evaluated by the jobs yet: evaluated for this answer.
+    assert (lines["fresh"]["health"], lines["fresh"]["since"]) == ("NO_DATA", None)
+    assert lines["fresh"]["evaluated_at"].startswith(clock.now.isoformat()[:19])
     assert fresh in {line["system_id"] for line in lines.values()}
+    # Evaluated an hour ago (the jobs stopped): served as recorded, its age for all to see.
+    assert lines["stale"]["health"] == "UNHEALTHY"
+    assert lines["stale"]["evaluated_at"].startswith(
+        (clock.now - timedelta(hours=1)).isoformat()[:19]
+    )
+
+
+def test_at_most_so_many_unevaluated_systems_are_read_live_for_one_answer(
+    api: TestClient,
+) -> None:
+    body = {"systems": [{"name": f"new-{i:03}"} for i in range(MAX_LIVE_READS + 5)]}
+    assert api.post("/systems/bulk", json=body).status_code == 200
+    lines = api.get("/health").json()["systems"]
+    read = [line for line in lines if line["evaluated_at"] is not None]
+    waiting = [line for line in lines if line["evaluated_at"] is None]
+    assert (len(read), len(waiting)) == (MAX_LIVE_READS, 5)
+    assert {(line["health"], line["reason"]) for line in waiting} == {("NO_DATA", NOT_EVALUATED)}
 
 
 def test_filters_and_pages_cover_the_fleet_worst_first_exactly_once(
