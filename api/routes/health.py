@@ -23,6 +23,7 @@ from api.deps import (
     SettingsDep,
     SystemId,
 )
+from api.paging import NamePrefix, PageLimit, cursor_query
 from api.schemas.health import Health, Overview, Probe
 from api.schemas.history import History
 from api.time_range import time_range
@@ -144,13 +145,9 @@ async def read_overview(
     fleet: FleetDep,
     now: NowDep,
     health: Annotated[Verdict | None, Query(description="Only systems of this verdict")] = None,
-    prefix: Annotated[
-        str | None, Query(max_length=128, description="Only systems whose name starts so")
-    ] = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000, description="At most this many")] = None,
-    cursor: Annotated[
-        str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the last page")
-    ] = None,
+    prefix: NamePrefix = None,
+    limit: PageLimit = None,
+    cursor: Annotated[str | None, cursor_query(CURSOR_PATTERN)] = None,
 ) -> Response:
     """One line per system (verdict, reason, since when, evaluated when), worst first, then by
     id. The verdicts are the jobs' last evaluation (`evaluated_at`: about a second old while

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from api import auth
 from api.auth import CallerDep
 from api.deps import AdminCaller, LifecycleDep, RegistryDep, SettingsDep, SystemId
+from api.paging import NamePrefix, PageLimit, cursor_query
 from api.schemas.keys import NewKey, SystemCreated
 from api.schemas.systems import (
     System,
@@ -94,13 +95,9 @@ async def create_systems(
 async def read_systems(
     caller: CallerDep,
     registry: RegistryDep,
-    prefix: Annotated[
-        str | None, Query(max_length=128, description="Only systems whose name starts so")
-    ] = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000, description="At most this many")] = None,
-    cursor: Annotated[
-        str | None, Query(pattern=r"^\d{1,18}$", description="`next_cursor` of the last page")
-    ] = None,
+    prefix: NamePrefix = None,
+    limit: PageLimit = None,
+    cursor: Annotated[str | None, cursor_query(r"^\d{1,18}$")] = None,
 ) -> SystemList:
     """The systems the caller may read, by id; paged with `limit` and `cursor`."""
     reader = auth.readers_only(caller)
