@@ -15,8 +15,9 @@ from shared.errors import OutcomeUnknown, StoreNotDurable
 from shared.ingest.outcome import MARKER_MS, NotFsynced, Settler, may_have_run
 from shared.settings import Settings
 from shared.store import scripts
-from shared.store.client import AsyncRedis, is_cluster, text
+from shared.store.client import AsyncRedis, text
 from shared.store.clock import StoreClock
+from shared.store.durable import run_and_fsync
 from shared.store.partitions import Partitions
 
 
@@ -115,14 +116,8 @@ class StreamAppender:
         if self._fsync_always:
             return await self._ingest(keys=call.keys, args=call.args)  # fsynced before the reply
         timeout_ms = self._fsync_timeout_ms()
-        node: dict[str, Any] = {}
-        if is_cluster(self._client):
-            node["target_nodes"] = self._client.get_node_from_key(call.keys[0])  # type: ignore[union-attr]
         for attempt in range(2):
-            pipe = self._client.pipeline(transaction=False)
-            pipe.evalsha(self._ingest.sha, len(call.keys), *call.keys, *call.args)
-            pipe.execute_command("WAITAOF", 1, 0, timeout_ms, **node)
-            appended, waited = await pipe.execute(raise_on_error=False)
+            appended, waited = await run_and_fsync(self._client, self._ingest.sha, call, timeout_ms)
             if isinstance(appended, NoScriptError) and attempt == 0:
                 await self._client.script_load(self._ingest.script)
                 continue

@@ -14,12 +14,12 @@ nothing was sent.
 
 import asyncio
 import time
-from typing import Any
 
 import redis.exceptions as rex
 
 from shared.store import scripts
-from shared.store.client import AsyncRedis, is_cluster
+from shared.store.client import AsyncRedis
+from shared.store.durable import fsynced, run_and_fsync
 
 # How long a batch marker lives: far longer than any call can wait for its answer and settle.
 MARKER_MS = 30_000
@@ -62,22 +62,14 @@ class Settler:
     ) -> scripts.FenceStatus:
         if fsync_timeout_ms is None:
             return scripts.FenceStatus(int(await self._fence(keys=call.keys, args=call.args)))
-        node: dict[str, Any] = {}
-        if is_cluster(self._client):
-            node["target_nodes"] = self._client.get_node_from_key(call.keys[0])  # type: ignore[union-attr]
-        pipe = self._client.pipeline(transaction=False)
-        pipe.evalsha(self._fence.sha, len(call.keys), *call.keys, *call.args)
-        pipe.execute_command("WAITAOF", 1, 0, fsync_timeout_ms, **node)
-        fenced, waited = await pipe.execute(raise_on_error=False)
+        fenced, waited = await run_and_fsync(self._client, self._fence.sha, call, fsync_timeout_ms)
         if isinstance(fenced, rex.NoScriptError):
             await self._client.script_load(self._fence.script)
             raise rex.ConnectionError("fence script loaded; settle again")  # loops once more
         if isinstance(fenced, Exception):
             raise fenced
         status = scripts.FenceStatus(int(fenced))
-        if status is scripts.FenceStatus.APPENDED and (
-            isinstance(waited, Exception) or int(waited[0]) < 1
-        ):
+        if status is scripts.FenceStatus.APPENDED and not fsynced(waited):
             raise NotFsynced(f"appended, but the store did not fsync within {fsync_timeout_ms} ms")
         return status
 

@@ -20,7 +20,8 @@ import orjson
 
 from shared.errors import StoreNotDurable
 from shared.store import keys, scripts
-from shared.store.client import AsyncRedis, is_cluster, text
+from shared.store.client import AsyncRedis, text
+from shared.store.durable import fsynced, run_and_fsync
 from shared.store.partitions import Partitions
 
 
@@ -97,19 +98,12 @@ class RunStarts:
         return None if start is None else _start(start)
 
     async def _fsynced(self, call: scripts.Call, timeout_ms: int) -> Any:
-        """end_wait.lua, then WAITAOF on the same connection (it waits for the writes of its
-        own connection only), as StreamAppender does for a batch."""
+        """end_wait.lua and its fsync (shared/store/durable.py)."""
         await self._client.script_load(self._wait.script)  # a rare path: no NOSCRIPT dance
-        node: dict[str, Any] = {}
-        if is_cluster(self._client):
-            node["target_nodes"] = self._client.get_node_from_key(call.keys[0])  # type: ignore[union-attr]
-        pipe = self._client.pipeline(transaction=False)
-        pipe.evalsha(self._wait.sha, len(call.keys), *call.keys, *call.args)
-        pipe.execute_command("WAITAOF", 1, 0, timeout_ms, **node)
-        answer, waited = await pipe.execute(raise_on_error=False)
+        answer, waited = await run_and_fsync(self._client, self._wait.sha, call, timeout_ms)
         if isinstance(answer, Exception):
             raise answer
-        if isinstance(waited, Exception) or int(waited[0]) < 1:
+        if not fsynced(waited):
             raise StoreNotDurable(f"the store did not fsync the waiting end: {waited}")
         return answer
 
