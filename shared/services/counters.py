@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from shared.model.stats import StagedStats, Stats, parsed
 from shared.model.time_slots import (
@@ -45,13 +46,9 @@ class Counters:
         counts and errors exactly, the latency histogram over `histogram_span` of the window."""
         # The hot loop of every health read (thousands of fields for busy systems): work on the
         # raw bytes, test the slot before anything else, decode bucket names once at the end.
-        exact = cover(start_s, end_s)
-        wide = cover(*histogram_span(start_s, end_s))
         everything = _Tally()
         staged: dict[bytes, _Tally] = {}
-        for container in exact.keys() | wide.keys():
-            count_slots = {str(slot).encode() for slot in exact.get(container, ())}
-            histogram_slots = {str(slot).encode() for slot in wide.get(container, ())}
+        for container, count_slots, histogram_slots in _window_plan(start_s, end_s):
             for name, count in self.fields.get(container, {}).items():
                 slot, _, rest = name.partition(b":")
                 bucket, _, stage = rest.partition(b":")
@@ -73,8 +70,7 @@ class Counters:
         return stats
 
     def need_window(self, start_s: int, end_s: int) -> None:
-        self.need(list(cover(start_s, end_s)))
-        self.need(list(cover(*histogram_span(start_s, end_s))))
+        self.need([container for container, _, _ in _window_plan(start_s, end_s)])
 
     def series(self, level: Level, start_s: int, end_s: int) -> list[tuple[int, Stats]]:
         """One Stats per `level` slot from the slot holding start_s to the one holding end_s."""
@@ -96,6 +92,24 @@ class Counters:
     def _series_containers(level: Level, start_s: int, end_s: int) -> list[Container]:
         first = container_start(level, start_s)
         return [(level.container_s, c) for c in range(first, end_s + 1, level.container_s)]
+
+
+@lru_cache(maxsize=1024)
+def _window_plan(start_s: int, end_s: int) -> tuple[tuple[Container, frozenset[bytes],
+                                                          frozenset[bytes]], ...]:  # fmt: skip
+    """Per container of the window: the slots (as field prefixes) whose counts and errors it
+    adds, and those whose histogram buckets it adds. The evaluator reads hundreds of systems
+    for the same `now`, hence the same windows: computed once for all of them."""
+    exact = cover(start_s, end_s)
+    wide = cover(*histogram_span(start_s, end_s))
+    return tuple(
+        (
+            container,
+            frozenset(str(slot).encode() for slot in exact.get(container, ())),
+            frozenset(str(slot).encode() for slot in wide.get(container, ())),
+        )
+        for container in sorted(exact.keys() | wide.keys())
+    )
 
 
 _ERRORS = ERRORS_FIELD.encode()

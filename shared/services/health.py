@@ -7,7 +7,10 @@ newest raw events.
 """
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -15,22 +18,35 @@ from shared.model.codec import Row
 from shared.model.events import ERROR_TEXT_FIELD, UNCOUNTED_TYPES
 from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.policy import EffectivePolicy
-from shared.model.rules import BURN_RULES, Inputs, Streak, evaluate
-from shared.model.stats import Stats
+from shared.model.rules import BURN_RULES, Inputs, RuleResult, Streak, evaluate
+from shared.model.stats import StagedStats, Stats
+from shared.model.verdict import Verdict
 from shared.services.counters import Counters, level_for
 from shared.services.raw_events import END_OF_TIME_MS, newest_first
 from shared.settings import Settings
-from shared.store import keys
+from shared.store import keys, scripts
 from shared.store.client import AsyncRedis
 from shared.store.partitions import Partitions
 
 MAX_SUBWINDOWS = 120
 EXCERPT_CHARS = 200
 MESSAGE_CHARS = 1000
+MAX_KEYS_PER_CALL = 2000  # hashes per read_hashes.lua call: a few ms of the store at most
+# The meta fields a health read needs; a verdict needs the first only (last_error is a row).
+_META_FIELDS = [keys.Meta.LAST_TS, keys.Meta.LAST_ERROR_TS, keys.Meta.LAST_ERROR]
 
 
 def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A system's verdict and what its silence due time follows from."""
+
+    verdict: Verdict
+    reason: str
+    last_event_ms: int | None
 
 
 class HealthReader:
@@ -38,70 +54,165 @@ class HealthReader:
         self._partitions = partitions
         self._client = client
         self._settings = settings
+        self._read_hashes = client.register_script(scripts.source(scripts.READ_HASHES))
 
     async def read(
         self, system_id: int, policy: EffectivePolicy, created_at: datetime, now: datetime
     ) -> Health:
         """Health over event `ts` in `[now - window, now]`, to whole seconds at the edges."""
-        # One function, in three steps (what to read, one pipeline, the rules): every read the
-        # policy needs goes into that one round trip, so the steps share their local state.
-        partition = await self._partitions.of(system_id)
-        now_s = now.timestamp()
-        end_s = math.floor(now_s)
-        start_s = end_s - policy.window_seconds
-        counters = Counters(partition, system_id)
-        counters.need_window(start_s, end_s)
-        span_s = policy.sustain_seconds + policy.recovery_seconds
-        sub_level = level_for(span_s, MAX_SUBWINDOWS)
-        if span_s:
-            counters.need_series(sub_level, end_s - span_s, end_s)
-        burn_windows = sorted({w for rule in BURN_RULES for w in rule[:2]})
+        return (await self.read_many([(system_id, policy, created_at)], now))[0]
+
+    async def read_many(
+        self, systems: Sequence[tuple[int, EffectivePolicy, datetime]], now: datetime
+    ) -> list[Health]:
+        """`read` of each (system id, policy, created at), in order, in one round trip for all
+        of them (plus one per system with a `consecutive_failures` rule)."""
+        fetched = await self._fetch(systems, now, _META_FIELDS)
+        return [r.health(meta, recent) for r, meta, recent in fetched]
+
+    async def judge_many(
+        self, systems: Sequence[tuple[int, EffectivePolicy, datetime]], now: datetime
+    ) -> list[Judgement]:
+        """The verdict of each, as `read_many` has it, without the rest of the answer: the
+        evaluator's, for hundreds of systems a pass."""
+        judged = await self._fetch(systems, now, _META_FIELDS[:1])
+        return [r.judge(meta, recent) for r, meta, recent in judged]
+
+    async def _fetch(
+        self,
+        systems: Sequence[tuple[int, EffectivePolicy, datetime]],
+        now: datetime,
+        fields: list[str],
+    ) -> list[tuple["_Read", list[Any], list[Row]]]:
+        reads = [
+            _Read(system_id, await self._partitions.of(system_id), policy, created_at, now)
+            for system_id, policy, created_at in systems
+        ]
+        by_partition: dict[int, list[_Read]] = {}
+        for r in reads:
+            by_partition.setdefault(r.partition, []).append(r)
+        for group in by_partition.values():
+            batch: list[_Read] = []
+            size = 0
+            for r in group:
+                batch.append(r)
+                size += len(r.counters.fields) + 1
+                if size >= MAX_KEYS_PER_CALL:
+                    await self._read_batch(batch, fields)
+                    batch, size = [], 0
+            if batch:
+                await self._read_batch(batch, fields)
+        out = []
+        for r in reads:
+            recent: list[Row] = []
+            if r.policy.consecutive_failures is not None:
+                recent, _ = await newest_first(
+                    self._client,
+                    keys.raw_events(r.partition, r.system_id),
+                    r.start_s * 1000,
+                    END_OF_TIME_MS,
+                    0,
+                    min(r.policy.consecutive_failures * 50, 5000),
+                )
+            out.append((r, r.meta, recent))
+        return out
+
+    async def _read_batch(self, batch: list["_Read"], fields: list[str]) -> None:
+        """Every hash the reads need (of one partition), in one command."""
+        whole = [key for r in batch for key in r.hashes()]
+        partly = [keys.system_meta(r.partition, r.system_id) for r in batch]
+        call = scripts.read_hashes(whole, partly, fields)
+        reply = await self._read_hashes(keys=call.keys, args=call.args)
+        hashes = iter(reply[: len(whole)])
+        for r, meta in zip(batch, reply[len(whole) :], strict=True):
+            r.store([next(hashes) for _ in r.order], meta)
+
+
+_BURN_WINDOWS = sorted({w for rule in BURN_RULES for w in rule[:2]})
+
+
+class _Read:
+    """One system's read: what the policy needs (queued on a pipeline), then the rules over the
+    replies. Every read is bounded by the policy, whatever the number of events."""
+
+    def __init__(
+        self,
+        system_id: int,
+        partition: int,
+        policy: EffectivePolicy,
+        created_at: datetime,
+        now: datetime,
+    ) -> None:
+        self.system_id, self.partition, self.policy = system_id, partition, policy
+        self.created_at, self.now = created_at, now
+        self.now_s = now.timestamp()
+        self.end_s = math.floor(self.now_s)
+        self.start_s = self.end_s - policy.window_seconds
+        self.counters = Counters(partition, system_id)
+        self.counters.need_window(self.start_s, self.end_s)
+        self.span_s = policy.sustain_seconds + policy.recovery_seconds
+        self.sub_level = level_for(self.span_s, MAX_SUBWINDOWS)
+        if self.span_s:
+            self.counters.need_series(self.sub_level, self.end_s - self.span_s, self.end_s)
         if policy.burn_rate is not None:
-            for w in burn_windows:
-                counters.need_window(end_s - w, end_s)
+            for w in _BURN_WINDOWS:
+                self.counters.need_window(self.end_s - w, self.end_s)
+        self.order: list[tuple[int, int]] = []
+        self.meta: list[Any] = []
 
-        pipe = self._client.pipeline(transaction=False)
-        order = counters.queue(pipe)
-        pipe.hmget(
-            keys.system_meta(partition, system_id),
-            [keys.Meta.LAST_TS, keys.Meta.LAST_ERROR_TS, keys.Meta.LAST_ERROR],
-        )
-        replies = await pipe.execute()
-        counters.store(order, replies[: len(order)])
-        last_ts, last_error_ts, last_error = replies[len(order)]
-        recent: list[Row] = []
-        if policy.consecutive_failures is not None:
-            recent, _ = await newest_first(
-                self._client,
-                keys.raw_events(partition, system_id),
-                start_s * 1000,
-                END_OF_TIME_MS,
-                0,
-                min(policy.consecutive_failures * 50, 5000),
-            )
+    def hashes(self) -> list[str]:
+        """The counter containers to read whole (`store` takes them in this order)."""
+        self.order = list(self.counters.fields)
+        c = self.counters
+        return [keys.counters(c.partition, c.system_id, size, start) for size, start in self.order]
 
+    def store(self, containers: list[list[bytes]], meta: list[Any]) -> None:
+        """The replies of read_hashes.lua: each container flat (field, value, ...), and the
+        meta fields asked for (False or None when absent)."""
+        self.counters.store(self.order, [dict(zip(f[::2], f[1::2], strict=True))
+                                         for f in containers])  # fmt: skip
+        self.meta = [value or None for value in meta]
+
+    def _rules(
+        self, meta: list[Any], recent: list[Row]
+    ) -> tuple[Verdict, str, list[RuleResult], StagedStats, list[Any]]:
+        """The rules over what was stored (and the newest raw events, when the policy counts
+        consecutive failures): verdict, reason, rules, the window and the meta fields."""
+        policy, start_s, end_s, span_s = self.policy, self.start_s, self.end_s, self.span_s
+        counters = self.counters
+        last_ts = meta[0]
         window = counters.window(start_s, end_s)
         inputs = Inputs(
             policy=policy,
-            now_s=now_s,
+            now_s=self.now_s,
             window=window,
             last_ts_s=None if last_ts is None else int(last_ts) / 1000,
-            created_at_s=created_at.timestamp(),
-            sub_s=sub_level.slot_s,
-            subwindows=counters.series(sub_level, end_s - span_s, end_s) if span_s else [],
+            created_at_s=self.created_at.timestamp(),
+            sub_s=self.sub_level.slot_s,
+            subwindows=counters.series(self.sub_level, end_s - span_s, end_s) if span_s else [],
             streaks=_streaks(recent),
-            burn={w: counters.window(end_s - w, end_s).all for w in burn_windows}
+            burn={w: counters.window(end_s - w, end_s).all for w in _BURN_WINDOWS}
             if policy.burn_rate is not None
             else {},
         )
         verdict, reason, rules = evaluate(inputs)
+        return verdict, reason, rules, window, meta
+
+    def judge(self, meta: list[Any], recent: list[Row]) -> Judgement:
+        verdict, reason, _, _, meta = self._rules(meta, recent)
+        return Judgement(verdict, reason, None if meta[0] is None else int(meta[0]))
+
+    def health(self, meta: list[Any], recent: list[Row]) -> Health:
+        verdict, reason, rules, window, meta = self._rules(meta, recent)
+        policy, start_s = self.policy, self.start_s
+        last_ts, last_error_ts, last_error = meta
         total, errors = window.all.total, window.all.errors
         p50, p95, p99 = window.all.quantiles(0.5, 0.95, 0.99)
         return Health(
-            system_id=system_id,
+            system_id=self.system_id,
             window_seconds=policy.window_seconds,
             window_start=datetime.fromtimestamp(start_s, UTC),
-            window_end=now,
+            window_end=self.now,
             health=verdict,
             reason=reason,
             total=total,

@@ -135,27 +135,50 @@ class Registry:
         """The system with its rate limit and policy; SystemNotFound unless it exists.
         Answers are cached until the registry's generation changes (at most KNOWN_TTL_S)."""
         now = time.monotonic()
+        cached = self._known.get(system_id)  # the hot path: every request asks
+        if cached and cached[0] > now and now - self._generation_checked_s < GENERATION_CHECK_S:
+            return cached[1]
+        found = await self.require_many([system_id])
+        if system_id not in found:
+            raise SystemNotFound(system_id)
+        return found[system_id]
+
+    async def require_many(self, system_ids: Sequence[int]) -> dict[int, Known]:
+        """`require` of each system, those that do not exist left out; what is not cached is
+        read in one round trip for all (the evaluator's batches)."""
+        now = time.monotonic()
         if now - self._generation_checked_s >= GENERATION_CHECK_S:
             await self._check_generation(now)
-        cached = self._known.get(system_id)
-        if cached and cached[0] > now:
-            return cached[1]
+        found: dict[int, Known] = {}
+        missing = []
+        for system_id in system_ids:
+            cached = self._known.get(system_id)
+            if cached and cached[0] > now:
+                found[system_id] = cached[1]
+            else:
+                missing.append(system_id)
+        if not missing:
+            return found
         pipe = self._client.pipeline(transaction=False)
-        pipe.hget(keys.REGISTRY_SYSTEMS, str(system_id))
-        pipe.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
-        pipe.hget(keys.REGISTRY_POLICIES, str(system_id))
-        doc, rate, policy = await pipe.execute()
-        if doc is None:
-            raise SystemNotFound(system_id)
-        known = Known(
-            system=System.model_validate_json(doc),
-            rate_per_s=self._default_rate_per_s if rate is None else float(rate),
-            policy=Policy() if policy is None else Policy.model_validate_json(policy),
-        )
-        if len(self._known) > 100_000:
+        for system_id in missing:
+            pipe.hget(keys.REGISTRY_SYSTEMS, str(system_id))
+            pipe.hget(keys.REGISTRY_RATE_LIMITS, str(system_id))
+            pipe.hget(keys.REGISTRY_POLICIES, str(system_id))
+        replies = await pipe.execute()
+        if len(self._known) + len(missing) > 100_000:
             self._known.clear()
-        self._known[system_id] = (now + KNOWN_TTL_S, known)
-        return known
+        for i, system_id in enumerate(missing):
+            doc, rate, policy = replies[3 * i : 3 * i + 3]
+            if doc is None:
+                continue
+            known = Known(
+                system=System.model_validate_json(doc),
+                rate_per_s=self._default_rate_per_s if rate is None else float(rate),
+                policy=Policy() if policy is None else Policy.model_validate_json(policy),
+            )
+            self._known[system_id] = (now + KNOWN_TTL_S, known)
+            found[system_id] = known
+        return found
 
     async def _check_generation(self, now: float) -> None:
         """Forget what is cached of systems when any process changed the registry since."""

@@ -26,6 +26,7 @@ FENCE = "fence"
 START_RECORD = "start_record"
 END_WAIT = "end_wait"
 ENDS_DUE = "ends_due"
+READ_HASHES = "read_hashes"
 
 Arg = bytes | str | int | float
 
@@ -184,15 +185,22 @@ class TransitionStatus(IntEnum):
 def transition(
     partition: int, system_id: int, verdict: str, reason: str, at_ms: int, kept: int
 ) -> Call:
-    return Call(
-        [
-            keys.verdict(partition, system_id),
-            keys.transitions(partition, system_id),
-            keys.outbox(partition),
-            keys.verdicts(partition),
-        ],
-        [verdict, reason, at_ms, system_id, kept],
-    )
+    """One system's evaluation (see `transitions`)."""
+    return transitions(partition, [(system_id, verdict, reason)], at_ms, kept)
+
+
+def transitions(
+    partition: int, evaluated: Sequence[tuple[int, str, str]], at_ms: int, kept: int
+) -> Call:
+    """The evaluations (system id, verdict, reason) of systems of one partition, all at `at_ms`;
+    answers a (status, previous verdict) pair per system, flat."""
+    call = Call([keys.outbox(partition), keys.verdicts(partition)], [at_ms, kept])
+    for system_id, verdict, reason in evaluated:
+        call.keys.extend(
+            (keys.verdict(partition, system_id), keys.transitions(partition, system_id))
+        )
+        call.args.extend((system_id, verdict, reason))
+    return call
 
 
 class NotifyStatus(IntEnum):
@@ -248,3 +256,11 @@ def end_wait(partition: int, system_id: int, pair_id: str, value: bytes, due_ms:
 def ends_due(partition: int, now_ms: int, lease_ms: int, limit: int) -> Call:
     """Answers the fields of `ends_waiting` taken."""
     return Call([keys.ends_waiting_due(partition)], [now_ms, lease_ms, limit])
+
+
+# -- read_hashes.lua -------------------------------------------------------------------------------
+
+
+def read_hashes(whole: Sequence[str], partly: Sequence[str], fields: Sequence[str]) -> Call:
+    """HGETALL of each of `whole`, then HMGET `fields` of each of `partly` (one partition's)."""
+    return Call([*whole, *partly], [len(whole), *fields])

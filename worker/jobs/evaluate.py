@@ -2,35 +2,39 @@
 uses, record each change once (shared/store/lua/transition.lua), then tell whom it concerns.
 
 A normal pass evaluates the systems that had events applied since the last pass (the workers'
-`dirty` sets); a sweep evaluates every system, which is how silent ones are caught, and puts back
-in the outbox any system whose notified verdict is behind (after a mute ended, or a crash).
+`dirty` sets) and those whose silence fell due (the `due` sets, written here after each
+evaluation): its cost follows those systems, not the fleet. The systems go CHUNK at a time, each
+chunk in two round trips (every health read; every verdict and due time), with the registry's
+entries cached across passes. A sweep evaluates every system, the safety net for a due time
+lost, and puts back in the outbox any system whose notified verdict is behind (after a mute
+ended, or a crash).
 """
 
-import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
-from shared.errors import PolicyConflict, SystemNotFound
-from shared.model.health import Health
-from shared.model.policy import resolve_stored
+from shared.errors import PolicyConflict
+from shared.model.policy import EffectivePolicy, resolve_stored
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
 from shared.settings import Settings
 from shared.store import keys, scripts
-from shared.store.client import AsyncRedis, async_client, text
+from shared.store.client import AsyncRedis, text
 from shared.store.partitions import Partitions
 from worker.jobs import context, notify
 
 log = logging.getLogger("lso.jobs")
 
 TRANSITIONS_KEPT = 1000  # per system
-DIRTY_PER_PASS = 1000  # per partition
+DIRTY_PER_PASS = 10_000  # per partition
+CHUNK = 500  # systems read and recorded per round trip
 
 
 def evaluate(sweep: bool = False) -> dict[str, int]:
     """One pass (an rq job); returns what it did, for the job's result."""
     s = context.settings()
-    streams, evaluated, changed = asyncio.run(_evaluate(s, sweep))
+    streams, evaluated, changed = context.run(lambda client: _evaluate(client, s, sweep))
     client = context.client()
     now_ms = context.now_ms()
     told = reconciled = 0
@@ -42,21 +46,24 @@ def evaluate(sweep: bool = False) -> dict[str, int]:
             "reconciled": reconciled}  # fmt: skip
 
 
-async def _evaluate(s: Settings, sweep: bool) -> tuple[int, int, int]:
-    client = async_client(s)
-    try:
-        evaluator = _Evaluator(client, s)
-        layout = await evaluator.partitions.layout()
-        if sweep:
-            ids = [system.system_id for system in await evaluator.registry.list()]
-        else:
-            ids = await _dirty(client, layout.streams, context.now_ms())
-        changed = 0
-        for system_id in ids:
-            changed += await evaluator.one(system_id, sweep)
-        return layout.streams, len(ids), changed
-    finally:
-        await client.aclose()
+_kept: list["_Evaluator"] = []
+
+
+async def _evaluate(client: AsyncRedis, s: Settings, sweep: bool) -> tuple[int, int, int]:
+    # One evaluator per client, kept across passes: its registry cache is what makes a pass
+    # cost the systems it evaluates and not one registry read each.
+    if not _kept or _kept[0].client is not client or _kept[0].settings is not s:
+        _kept[:] = [_Evaluator(client, s)]
+    evaluator = _kept[0]
+    layout = await evaluator.partitions.layout()
+    if sweep:
+        ids = [system.system_id for system in (await evaluator.registry.listing())[1]]
+    else:
+        ids = await _dirty(client, layout.streams, context.now_ms())
+    changed = 0
+    for first in range(0, len(ids), CHUNK):
+        changed += await evaluator.many(ids[first : first + CHUNK], sweep)
+    return layout.streams, len(ids), changed
 
 
 async def _dirty(client: AsyncRedis, streams: int, now_ms: int) -> list[int]:
@@ -82,50 +89,80 @@ class _Evaluator:
         self.reader = HealthReader(client, settings, self.partitions)
         self.transition = client.register_script(scripts.source(scripts.TRANSITION))
 
-    async def one(self, system_id: int, sweep: bool) -> int:
-        """Evaluate one system; 1 when its verdict changed."""
-        try:
-            known = await self.registry.require(system_id)
-            policy = resolve_stored(known.policy, self.settings)
-        except SystemNotFound:
-            return 0  # deleted meanwhile
-        except PolicyConflict as exc:
-            log.warning("system %d not evaluated: %s", system_id, exc)
+    async def many(self, system_ids: list[int], sweep: bool) -> int:
+        """Evaluate the systems (their health reads in one round trip, their verdicts and due
+        times recorded in another); returns how many verdicts changed."""
+        known = await self.registry.require_many(system_ids)  # the deleted are left out
+        todo: list[tuple[int, EffectivePolicy, datetime]] = []
+        for system_id, k in known.items():
+            try:
+                todo.append((system_id, resolve_stored(k.policy, self.settings),
+                             k.system.created_at))  # fmt: skip
+            except PolicyConflict as exc:
+                log.warning("system %d not evaluated: %s", system_id, exc)
+        if not todo:
             return 0
         now = context.now()
-        health = await self.reader.read(system_id, policy, known.system.created_at, now)
-        p = await self.partitions.of(system_id)
         now_ms = int(now.timestamp() * 1000)
-        call = scripts.transition(
-            p, system_id, health.health.value, health.reason, now_ms, TRANSITIONS_KEPT
-        )
-        reply = await self.transition(keys=call.keys, args=call.args)
-        changed = int(reply[0]) == scripts.TransitionStatus.CHANGED
-        due_ms = silence_due_ms(health, known.system.created_at)
-        if due_ms is not None and due_ms > now_ms:
-            await self.client.zadd(keys.due(p), {str(system_id): due_ms})
-        else:
-            await self.client.zrem(keys.due(p), str(system_id))
-        if changed:
-            before = text(reply[1]) or "-"
-            log.info("system %d: %s -> %s (%s)", system_id, before, health.health, health.reason)
+        judged = await self.reader.judge_many(todo, now)
+        by_partition: dict[int, list[tuple[int, str, str]]] = {}
+        pipe = self.client.pipeline(transaction=False)
+        due: dict[int, dict[str, int]] = {}
+        not_due: dict[int, list[str]] = {}
+        for (system_id, policy, created_at), j in zip(todo, judged, strict=True):
+            p = await self.partitions.of(system_id)
+            by_partition.setdefault(p, []).append((system_id, j.verdict.value, j.reason))
+            due_ms = silence_due_ms(policy, j.last_event_ms, created_at)
+            if due_ms is not None and due_ms > now_ms:
+                due.setdefault(p, {})[str(system_id)] = due_ms
+            else:
+                not_due.setdefault(p, []).append(str(system_id))
+            if sweep:
+                pipe.hmget(keys.verdict(p, system_id),
+                           [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED])  # fmt: skip
+        changed = 0
+        for p, evaluated in by_partition.items():
+            call = scripts.transitions(p, evaluated, now_ms, TRANSITIONS_KEPT)
+            reply = await self.transition(keys=call.keys, args=call.args)
+            for (system_id, verdict, reason), status, before in zip(
+                evaluated, reply[::2], reply[1::2], strict=True
+            ):
+                if int(status) == scripts.TransitionStatus.CHANGED:
+                    changed += 1
+                    log.info("system %d: %s -> %s (%s)", system_id, text(before) or "-",
+                             verdict, reason)  # fmt: skip
+        for p, mapping in due.items():
+            pipe.zadd(keys.due(p), mapping)
+        for p, members in not_due.items():
+            pipe.zrem(keys.due(p), *members)
+        replies = await pipe.execute()
         if sweep:
-            verdict, notified = await self.client.hmget(
-                keys.verdict(p, system_id), [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED]
-            )
+            await self._behind(todo, replies[: len(todo)], now_ms)
+        return changed
+
+    async def _behind(
+        self, todo: list[tuple[int, EffectivePolicy, datetime]], states: list[Any], now_ms: int
+    ) -> None:
+        """Put back in the outbox the systems whose notified verdict is not their verdict."""
+        behind: dict[int, dict[str, int]] = {}
+        for (system_id, _, _), (verdict, notified) in zip(todo, states, strict=True):
             if verdict != notified:
-                await self.client.zadd(keys.outbox(p), {str(system_id): now_ms}, nx=True)
-        return int(changed)
+                p = await self.partitions.of(system_id)
+                behind.setdefault(p, {})[str(system_id)] = now_ms
+        if behind:
+            pipe = self.client.pipeline(transaction=False)
+            for p, mapping in behind.items():
+                pipe.zadd(keys.outbox(p), mapping, nx=True)
+            await pipe.execute()
 
 
-def silence_due_ms(health: Health, created_at: datetime) -> int | None:
+def silence_due_ms(
+    policy: EffectivePolicy, last_event_ms: int | None, created_at: datetime
+) -> int | None:
     """When the system falls silent if nothing arrives (its last event, else its registration,
     plus expected interval and grace, and a millisecond: silence is *more* than that), or None
     for a policy without an expected interval."""
-    p = health.policy
-    if p.expected_interval_seconds is None:
+    if policy.expected_interval_seconds is None:
         return None
-    since = health.last_event_at or created_at
-    return (
-        int(since.timestamp() * 1000) + (p.expected_interval_seconds + p.grace_seconds) * 1000 + 1
-    )
+    since_ms = int(created_at.timestamp() * 1000) if last_event_ms is None else last_event_ms
+    return since_ms + (policy.expected_interval_seconds + policy.grace_seconds) * 1000 + 1

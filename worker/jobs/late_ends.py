@@ -7,7 +7,6 @@ order. A job that dies midway leaves what it took to the next after a lease; the
 keeps a repeat from counting twice.
 """
 
-import asyncio
 import logging
 
 from shared.errors import RetryLater, SystemNotFound
@@ -19,7 +18,8 @@ from shared.services.backlog import Readiness
 from shared.services.registry import Registry
 from shared.services.run_starts import RunStarts
 from shared.settings import Settings
-from shared.store.client import async_client
+from shared.store import keys
+from shared.store.client import AsyncRedis, async_client
 from shared.store.partitions import Partitions
 from worker.jobs import context
 
@@ -31,14 +31,27 @@ PER_PARTITION = 500  # ends taken per partition and pass
 
 def count_late_ends() -> dict[str, int]:
     """One pass; returns how many ends it counted and how many it left for later."""
-    counted, later = asyncio.run(_count(context.settings(), context.now_ms()))
+    s, now_ms = context.settings(), context.now_ms()
+    counted, later = context.run(lambda client: _count_on(client, s, now_ms))
     return {"counted": counted, "later": later}
 
 
 async def _count(s: Settings, now_ms: int) -> tuple[int, int]:
-    client, ingest_client = async_client(s), async_client(s, resend=False)
+    """One pass on a client of its own (tests)."""
+    client = async_client(s)
     try:
-        partitions = Partitions(client, s.partitions)
+        return await _count_on(client, s, now_ms)
+    finally:
+        await client.aclose()
+
+
+async def _count_on(client: AsyncRedis, s: Settings, now_ms: int) -> tuple[int, int]:
+    partitions = Partitions(client, s.partitions)
+    waiting = await _waiting(client, (await partitions.layout()).streams, now_ms)
+    if not waiting:  # the common case, every second: one round trip, no ingest set up
+        return 0, 0
+    ingest_client = async_client(s, resend=False)
+    try:
         registry = Registry(client, s.rate_limit_events_per_s, partitions)
         ingest = Ingest(
             registry, Readiness(client, s, partitions), BatchValidator(s),
@@ -46,7 +59,7 @@ async def _count(s: Settings, now_ms: int) -> tuple[int, int]:
         )  # fmt: skip
         run_starts = RunStarts(client, partitions, s.counter_retention_s)
         counted = later = 0
-        for partition in range(await _streams(partitions)):
+        for partition in waiting:
             for end in await run_starts.take_due(partition, now_ms, LEASE_MS, PER_PARTITION):
                 start = await run_starts.find(end.system_id, end.pair_id)
                 try:
@@ -62,8 +75,11 @@ async def _count(s: Settings, now_ms: int) -> tuple[int, int]:
         return counted, later
     finally:
         await ingest_client.aclose()
-        await client.aclose()
 
 
-async def _streams(partitions: Partitions) -> int:
-    return (await partitions.layout()).streams
+async def _waiting(client: AsyncRedis, streams: int, now_ms: int) -> list[int]:
+    """The partitions with an end whose wait (or lease) is over."""
+    pipe = client.pipeline(transaction=False)
+    for partition in range(streams):
+        pipe.zcount(keys.ends_waiting_due(partition), "-inf", now_ms)
+    return [partition for partition, n in enumerate(await pipe.execute()) if int(n)]

@@ -150,8 +150,8 @@ def test_an_older_evaluation_never_undoes_a_newer_one(client: redis.Redis) -> No
         return transition(keys=call.keys, args=call.args)
 
     assert record("UNHEALTHY", "r", 2000) == [1, b""]
-    assert record("OK", "stale", 1000) == [0]
-    assert record("UNHEALTHY", "r", 3000) == [0]
+    assert record("OK", "stale", 1000) == [0, b""]
+    assert record("UNHEALTHY", "r", 3000) == [0, b""]
     assert orjson.loads(client.hget(keys.verdicts(0), "7")) == ["UNHEALTHY", "r", 2000, 3000]
     assert record("OK", "r", 4000) == [1, b"UNHEALTHY"]
     assert client.xlen(keys.transitions(0, 7)) == 2
