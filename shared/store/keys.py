@@ -156,6 +156,13 @@ def verdicts(partition: int) -> str:
     return f"{_tag(partition)}:verdicts"
 
 
+def public_badges(partition: int) -> str:
+    """Hash: the systems of the partition whose health badge is public (field = system id, value
+    `1`; no field: private). Beside the verdicts, so that a badge is one slot's read; the purge
+    removes the field (`system_fields`)."""
+    return f"{_tag(partition)}:badges"
+
+
 def transitions(partition: int, system_id: int) -> str:
     """Stream of verdict changes (`from`, `to`, `reason`, `at`), newest kept."""
     return f"{_tag(partition)}:transitions:{system_id}"
@@ -232,7 +239,7 @@ def system_patterns(partition: int, system_id: int) -> list[str]:
 
 def system_fields(partition: int) -> list[str]:
     """Hashes of the partition whose fields are system ids (the purge removes its field)."""
-    return [verdicts(partition)]
+    return [verdicts(partition), public_badges(partition)]
 
 
 def system_members(partition: int) -> list[str]:
