@@ -64,6 +64,8 @@ class HistoryPoint(BaseModel):
     total: int
     errors: int
     error_rate: float
+    p50_latency: float
     p95_latency: float
+    p99_latency: float
     health: Verdict
     reason: str

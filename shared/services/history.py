@@ -64,13 +64,16 @@ class HistoryReader:
             verdict, reason, _ = evaluate(
                 Inputs(window_only, at + step_s, StagedStats(all=stats), None, 0.0)
             )
+            p50, p95, p99 = stats.quantiles(0.5, 0.95, 0.99)
             out.append(
                 HistoryPoint(
                     at=datetime.fromtimestamp(at, UTC),
                     total=stats.total,
                     errors=stats.errors,
                     error_rate=stats.error_rate,
-                    p95_latency=stats.quantiles(0.95)[0],
+                    p50_latency=p50,
+                    p95_latency=p95,
+                    p99_latency=p99,
                     health=verdict,
                     reason=reason,
                 )
