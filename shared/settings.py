@@ -167,7 +167,17 @@ class Settings(BaseSettings):
         1.0, gt=0, le=60, description="How often systems with new events are evaluated (jobs)."
     )
     sweep_interval_s: int = Field(
-        15, ge=1, description="How often every system is evaluated, silent ones included (jobs)."
+        15,
+        ge=1,
+        description="How often the jobs' sweep runs: it evaluates the systems not evaluated for "
+        "LSO_REEVALUATE_AFTER_S, and hands on notifications and deliveries left behind.",
+    )
+    reevaluate_after_s: int = Field(
+        300,
+        ge=1,
+        le=86_400,
+        description="Every system is evaluated at least this often, whatever its due times "
+        "(the sweep's safety net; changes by time alone have due times of their own).",
     )
     notify_min_interval_s: int = Field(
         120, ge=0, description="Least time between two notifications of one system (flapping)."

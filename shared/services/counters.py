@@ -69,6 +69,23 @@ class Counters:
             stats.stages[stage.decode()] = tally.stats()
         return stats
 
+    def first_second(self, start_s: int, end_s: int) -> int | None:
+        """The first second of the earliest slot of [start_s, end_s] that holds events (needs
+        `need_window`), None when none does: no event of the window is older. Exact at the
+        window's 1-s edges; a coarse slot in the middle answers its start (never later)."""
+        best: int | None = None
+        for (container_s, start), count_slots, _ in _window_plan_by_time(start_s, end_s):
+            if best is not None and start >= best:
+                break  # every later container starts after what was found
+            slot_s = _SLOT_S[container_s]
+            for name in self.fields.get((container_s, start), {}):
+                slot, _, rest = name.partition(b":")
+                if slot in count_slots and rest.partition(b":")[0] == _COUNT:
+                    second = start + int(slot) * slot_s
+                    if best is None or second < best:
+                        best = second
+        return best
+
     def need_window(self, start_s: int, end_s: int) -> None:
         self.need([container for container, _, _ in _window_plan(start_s, end_s)])
 
@@ -94,9 +111,12 @@ class Counters:
         return [(level.container_s, c) for c in range(first, end_s + 1, level.container_s)]
 
 
+# Per container: the slots whose counts it adds, and those whose histogram buckets it adds.
+_Plan = tuple[tuple[Container, frozenset[bytes], frozenset[bytes]], ...]
+
+
 @lru_cache(maxsize=1024)
-def _window_plan(start_s: int, end_s: int) -> tuple[tuple[Container, frozenset[bytes],
-                                                          frozenset[bytes]], ...]:  # fmt: skip
+def _window_plan(start_s: int, end_s: int) -> _Plan:
     """Per container of the window: the slots (as field prefixes) whose counts and errors it
     adds, and those whose histogram buckets it adds. The evaluator reads hundreds of systems
     for the same `now`, hence the same windows: computed once for all of them."""
@@ -112,6 +132,13 @@ def _window_plan(start_s: int, end_s: int) -> tuple[tuple[Container, frozenset[b
     )
 
 
+@lru_cache(maxsize=1024)
+def _window_plan_by_time(start_s: int, end_s: int) -> _Plan:
+    """`_window_plan`, the containers in the order of their start."""
+    return tuple(sorted(_window_plan(start_s, end_s), key=lambda planned: planned[0][1]))
+
+
+_SLOT_S = {level.container_s: level.slot_s for level in LEVELS}
 _ERRORS = ERRORS_FIELD.encode()
 _COUNT = COUNT_FIELD.encode()
 

@@ -47,6 +47,9 @@ class Judgement:
     verdict: Verdict
     reason: str
     last_event_ms: int | None
+    # When the verdict may change by time alone, silence aside: the oldest events leave a window
+    # the rules read, or the sustain/recovery sub-windows move on (None: nothing to leave).
+    changes_ms: int | None
 
 
 class HealthReader:
@@ -200,7 +203,25 @@ class _Read:
 
     def judge(self, meta: list[Any], recent: list[Row]) -> Judgement:
         verdict, reason, _, _, meta = self._rules(meta, recent)
-        return Judgement(verdict, reason, None if meta[0] is None else int(meta[0]))
+        last_ms = None if meta[0] is None else int(meta[0])
+        return Judgement(verdict, reason, last_ms, self._changes_ms(last_ms))
+
+    def _changes_ms(self, last_ms: int | None) -> int | None:
+        """The first time after now at which the rules may see different events although no
+        new one came (see Judgement.changes_ms)."""
+        end_s, counters = self.end_s, self.counters
+        windows = [self.policy.window_seconds]
+        if self.policy.burn_rate is not None:
+            windows += _BURN_WINDOWS
+        due_s: list[int] = []
+        for window_s in windows:
+            first = counters.first_second(end_s - window_s, end_s)
+            if first is not None:
+                due_s.append(first + window_s + 1)  # the second it is out of the window
+        sub_s = self.sub_level.slot_s
+        if self.span_s and last_ms is not None and last_ms // 1000 >= end_s - self.span_s - sub_s:
+            due_s.append((end_s // sub_s + 1) * sub_s)  # the sub-windows' next step
+        return min(due_s) * 1000 if due_s else None
 
     def health(self, meta: list[Any], recent: list[Row]) -> Health:
         verdict, reason, rules, window, meta = self._rules(meta, recent)

@@ -27,6 +27,7 @@ START_RECORD = "start_record"
 END_WAIT = "end_wait"
 ENDS_DUE = "ends_due"
 READ_HASHES = "read_hashes"
+DUE_TAKE = "due_take"
 
 Arg = bytes | str | int | float
 
@@ -264,3 +265,11 @@ def ends_due(partition: int, now_ms: int, lease_ms: int, limit: int) -> Call:
 def read_hashes(whole: Sequence[str], partly: Sequence[str], fields: Sequence[str]) -> Call:
     """HGETALL of each of `whole`, then HMGET `fields` of each of `partly` (one partition's)."""
     return Call([*whole, *partly], [len(whole), *fields])
+
+
+# -- due_take.lua ----------------------------------------------------------------------------------
+
+
+def due_take(partition: int, now_ms: int, limit: int) -> Call:
+    """Answers the members of `keys.due` taken (due at or before `now_ms`, at most `limit`)."""
+    return Call([keys.due(partition)], [now_ms, limit])

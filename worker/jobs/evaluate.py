@@ -2,22 +2,24 @@
 uses, record each change once (shared/store/lua/transition.lua), then tell whom it concerns.
 
 A normal pass evaluates the systems that had events applied since the last pass (the workers'
-`dirty` sets) and those whose silence fell due (the `due` sets, written here after each
-evaluation): its cost follows those systems, not the fleet. The systems go CHUNK at a time, each
-chunk in two round trips (every health read; every verdict and due time), with the registry's
-entries cached across passes. A sweep evaluates every system, the safety net for a due time
-lost, and puts back in the outbox any system whose notified verdict is behind (after a mute
-ended, or a crash).
+`dirty` sets) and those whose verdict falls due by time alone (the `due` sets, written here
+after each evaluation: silence, or the oldest events leaving a window): its cost follows those
+systems, not the fleet. The systems go CHUNK at a time, each chunk in two round trips (every
+health read; every verdict and due time), with the registry's entries cached across passes.
+
+A sweep evaluates the systems not evaluated for LSO_REEVALUATE_AFTER_S (the safety net for a
+due time lost), puts back in the outbox any system whose notified verdict is behind (after a
+mute ended, or a crash), and re-enqueues deliveries whose job is gone.
 """
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from shared.errors import PolicyConflict
 from shared.model.policy import EffectivePolicy, resolve_stored
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
+from shared.services.verdicts import Verdicts
 from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis, text
@@ -29,6 +31,7 @@ log = logging.getLogger("lso.jobs")
 TRANSITIONS_KEPT = 1000  # per system
 DIRTY_PER_PASS = 10_000  # per partition
 CHUNK = 500  # systems read and recorded per round trip
+UNTOLD_PER_ROUND_TRIP = 1000
 
 
 def evaluate(sweep: bool = False) -> dict[str, int]:
@@ -56,29 +59,17 @@ async def _evaluate(client: AsyncRedis, s: Settings, sweep: bool) -> tuple[int, 
         _kept[:] = [_Evaluator(client, s)]
     evaluator = _kept[0]
     layout = await evaluator.partitions.layout()
+    now_ms = context.now_ms()
     if sweep:
-        ids = [system.system_id for system in (await evaluator.registry.listing())[1]]
+        ids = await evaluator.stale(now_ms - s.reevaluate_after_s * 1000)
     else:
-        ids = await _dirty(client, layout.streams, context.now_ms())
+        ids = await evaluator.dirty(layout.streams, now_ms)
     changed = 0
     for first in range(0, len(ids), CHUNK):
-        changed += await evaluator.many(ids[first : first + CHUNK], sweep)
+        changed += await evaluator.many(ids[first : first + CHUNK])
+    if sweep:
+        await evaluator.put_back_untold()
     return layout.streams, len(ids), changed
-
-
-async def _dirty(client: AsyncRedis, streams: int, now_ms: int) -> list[int]:
-    """The systems to evaluate in this pass: those with new events, and those whose verdict
-    falls due by time alone (silence), each taken off its set atomically."""
-    found: set[int] = set()
-    for p in range(streams):
-        pipe = client.pipeline(transaction=True)
-        pipe.zpopmin(keys.dirty(p), DIRTY_PER_PASS)
-        pipe.zrangebyscore(keys.due(p), "-inf", now_ms, start=0, num=DIRTY_PER_PASS)
-        pipe.zremrangebyscore(keys.due(p), "-inf", now_ms)
-        popped, due, _ = await pipe.execute()
-        found.update(int(member) for member, _ in popped)
-        found.update(int(member) for member in due)
-    return sorted(found)
 
 
 class _Evaluator:
@@ -87,9 +78,62 @@ class _Evaluator:
         self.partitions = Partitions(client, settings.partitions)
         self.registry = Registry(client, settings.rate_limit_events_per_s, self.partitions)
         self.reader = HealthReader(client, settings, self.partitions)
+        self.verdicts = Verdicts(client, self.partitions)
         self.transition = client.register_script(scripts.source(scripts.TRANSITION))
+        self.due_take = client.register_script(scripts.source(scripts.DUE_TAKE))
 
-    async def many(self, system_ids: list[int], sweep: bool) -> int:
+    async def dirty(self, streams: int, now_ms: int) -> list[int]:
+        """The systems to evaluate in a pass: those with new events, and those whose verdict
+        falls due by time alone (silence, old events leaving the window), each taken off its
+        set atomically."""
+        found: set[int] = set()
+        for p in range(streams):
+            popped: list[tuple[bytes, float]] = await self.client.zpopmin(  # type: ignore[assignment]
+                keys.dirty(p), DIRTY_PER_PASS
+            )
+            found.update(int(member) for member, _ in popped)
+            call = scripts.due_take(p, now_ms, DIRTY_PER_PASS)
+            found.update(
+                int(member) for member in await self.due_take(keys=call.keys, args=call.args)
+            )
+        return sorted(found)
+
+    async def stale(self, evaluated_before_ms: int) -> list[int]:
+        """The sweep's systems: those without a verdict evaluated since `evaluated_before_ms`
+        (never evaluated, or a due time lost), so that its cost follows what was missed."""
+        recorded = await self.verdicts.all()
+        _, systems = await self.registry.listing()
+        return [
+            system.system_id
+            for system in systems
+            if (kept := recorded.get(system.system_id)) is None
+            or kept.evaluated_ms < evaluated_before_ms
+        ]
+
+    async def put_back_untold(self) -> None:
+        """Put back in the outbox every system whose notified verdict is not its verdict (a
+        mute that ended, a crash between a change and its dispatch)."""
+        _, systems = await self.registry.listing()
+        now_ms = context.now_ms()
+        for first in range(0, len(systems), UNTOLD_PER_ROUND_TRIP):
+            chunk = systems[first : first + UNTOLD_PER_ROUND_TRIP]
+            where = [await self.partitions.of(system.system_id) for system in chunk]
+            pipe = self.client.pipeline(transaction=False)
+            for system, p in zip(chunk, where, strict=True):
+                pipe.hmget(keys.verdict(p, system.system_id),
+                           [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED])  # fmt: skip
+            behind: dict[int, dict[str, int]] = {}
+            for system, p, (verdict, notified) in zip(chunk, where, await pipe.execute(),
+                                                     strict=True):  # fmt: skip
+                if verdict is not None and verdict != notified:
+                    behind.setdefault(p, {})[str(system.system_id)] = now_ms
+            if behind:
+                pipe = self.client.pipeline(transaction=False)
+                for p, mapping in behind.items():
+                    pipe.zadd(keys.outbox(p), mapping, nx=True)
+                await pipe.execute()
+
+    async def many(self, system_ids: list[int]) -> int:
         """Evaluate the systems (their health reads in one round trip, their verdicts and due
         times recorded in another); returns how many verdicts changed."""
         known = await self.registry.require_many(system_ids)  # the deleted are left out
@@ -112,14 +156,15 @@ class _Evaluator:
         for (system_id, policy, created_at), j in zip(todo, judged, strict=True):
             p = await self.partitions.of(system_id)
             by_partition.setdefault(p, []).append((system_id, j.verdict.value, j.reason))
-            due_ms = silence_due_ms(policy, j.last_event_ms, created_at)
+            due_ms = min(
+                (t for t in (silence_due_ms(policy, j.last_event_ms, created_at), j.changes_ms)
+                 if t is not None),
+                default=None,
+            )  # fmt: skip
             if due_ms is not None and due_ms > now_ms:
                 due.setdefault(p, {})[str(system_id)] = due_ms
             else:
                 not_due.setdefault(p, []).append(str(system_id))
-            if sweep:
-                pipe.hmget(keys.verdict(p, system_id),
-                           [keys.VerdictState.VERDICT, keys.VerdictState.NOTIFIED])  # fmt: skip
         changed = 0
         for p, evaluated in by_partition.items():
             call = scripts.transitions(p, evaluated, now_ms, TRANSITIONS_KEPT)
@@ -135,25 +180,8 @@ class _Evaluator:
             pipe.zadd(keys.due(p), mapping)
         for p, members in not_due.items():
             pipe.zrem(keys.due(p), *members)
-        replies = await pipe.execute()
-        if sweep:
-            await self._behind(todo, replies[: len(todo)], now_ms)
+        await pipe.execute()
         return changed
-
-    async def _behind(
-        self, todo: list[tuple[int, EffectivePolicy, datetime]], states: list[Any], now_ms: int
-    ) -> None:
-        """Put back in the outbox the systems whose notified verdict is not their verdict."""
-        behind: dict[int, dict[str, int]] = {}
-        for (system_id, _, _), (verdict, notified) in zip(todo, states, strict=True):
-            if verdict != notified:
-                p = await self.partitions.of(system_id)
-                behind.setdefault(p, {})[str(system_id)] = now_ms
-        if behind:
-            pipe = self.client.pipeline(transaction=False)
-            for p, mapping in behind.items():
-                pipe.zadd(keys.outbox(p), mapping, nx=True)
-            await pipe.execute()
 
 
 def silence_due_ms(

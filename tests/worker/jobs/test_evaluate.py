@@ -1,5 +1,6 @@
-"""The evaluator: one transition per real change whatever runs at once, silent systems caught by
-the sweep, flapping held back, and an old evaluation never undoing a newer one."""
+"""The evaluator: one transition per real change whatever runs at once, silent systems and old
+events leaving the window caught at their due time, the sweep only for what was not evaluated,
+flapping held back, and an old evaluation never undoing a newer one."""
 
 import threading
 from collections.abc import Callable
@@ -10,6 +11,7 @@ import orjson
 import redis
 from fastapi.testclient import TestClient
 
+from shared.settings import Settings
 from shared.store import keys, scripts
 from tests.support.api import add_channels, register
 from tests.support.clock import Clock
@@ -202,3 +204,61 @@ def _changer(client: redis.Redis, p: int, sid: int) -> Callable[[str, int], None
         assert transition(keys=call.keys, args=call.args)[0] == 1
 
     return change
+
+
+def test_errors_leaving_the_window_are_seen_by_the_pass_at_their_due_time_without_a_sweep(
+    send: Send,
+    job_api: TestClient,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+    clock: Clock,
+) -> None:
+    sid = register(job_api, "hourly", policy={"window_seconds": 60})
+    send(sid, 20, "error")
+    assert apply_and_evaluate()["transitions"] == 1
+    sent_at = clock.now
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "nothing new, nothing due"
+
+    clock.now = sent_at + timedelta(seconds=30)
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "the errors are still in the window"
+    clock.now = sent_at + timedelta(seconds=62)  # their second has left [now - 60 s, now]
+    assert job_api.get(f"/systems/{sid}/health").json()["health"] == "NO_DATA"
+    assert evaluate.evaluate(sweep=False)["transitions"] == 1
+    changes = job_api.get(f"/systems/{sid}/transitions").json()["transitions"]
+    assert [t["to"] for t in changes] == ["NO_DATA", "UNHEALTHY"]  # newest first
+    assert evaluate.evaluate(sweep=False)["evaluated"] == 0, "an empty window: nothing is due"
+
+
+def test_the_sweep_evaluates_only_systems_not_evaluated_for_the_reevaluation_period(
+    send: Send,
+    job_api: TestClient,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+    job_settings: Settings,
+    clock: Clock,
+) -> None:
+    first = register(job_api, "first", policy={"window_seconds": 60})
+    send(first, 5, "ok")
+    assert apply_and_evaluate()["evaluated"] == 1
+    second = register(job_api, "second", policy={"window_seconds": 60})  # not evaluated yet
+    assert second != first
+    assert evaluate.evaluate(sweep=True)["evaluated"] == 1, "only the one never evaluated"
+    assert evaluate.evaluate(sweep=True)["evaluated"] == 0
+
+    clock.now += timedelta(seconds=job_settings.reevaluate_after_s + 1)
+    assert evaluate.evaluate(sweep=True)["evaluated"] == 2, "both are stale now"
+
+
+def test_a_pass_takes_at_most_its_share_of_due_systems_and_leaves_the_rest_due(
+    client: redis.Redis,
+) -> None:
+    take = client.register_script(scripts.source(scripts.DUE_TAKE))
+    client.zadd(keys.due(0), {"1": 100, "2": 200, "3": 300, "4": 5000})
+
+    def taken(now_ms: int, limit: int) -> list[bytes]:
+        call = scripts.due_take(0, now_ms, limit)
+        return take(keys=call.keys, args=call.args)  # type: ignore[no-any-return]
+
+    assert taken(1000, 2) == [b"1", b"2"]
+    assert client.zrange(keys.due(0), 0, -1) == [b"3", b"4"], "the third is still due"
+    assert taken(1000, 2) == [b"3"]
+    assert taken(1000, 2) == []
+    assert client.zrange(keys.due(0), 0, -1) == [b"4"]
