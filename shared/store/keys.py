@@ -247,6 +247,25 @@ def system_members(partition: int) -> list[str]:
     return [outbox(partition), dirty(partition), due(partition)]
 
 
+# -- metrics (GET /metrics) ------------------------------------------------------------------------
+# What exists only per process is summed here, so that a scrape of any API process shows the whole
+# deployment: each API process tallies requests and rejections in memory and adds its tally once a
+# second (shared/services/tally.py); the jobs add each delivery's outcome as it is recorded. One
+# hash tag, so that a flush is one pipeline to one node. Fields are bounded: routes are templates,
+# statuses and reasons are few.
+
+METRICS_REQUESTS = f"{PREFIX}:{{metrics}}:requests"  # REQUEST_FIELD -> requests answered
+# LATENCY_FIELD -> requests answered within that bucket (not cumulative), LATENCY_SUM_FIELD -> µs
+METRICS_LATENCY = f"{PREFIX}:{{metrics}}:latency"
+METRICS_REJECTED = f"{PREFIX}:{{metrics}}:rejected"  # REJECTED_FIELD -> batches or events refused
+METRICS_DELIVERIES = f"{PREFIX}:{{metrics}}:deliveries"  # a delivery status -> deliveries
+
+REQUEST_FIELD = "{method} {route} {status}"
+LATENCY_FIELD = "{method} {route} {bucket}"  # bucket: its index in the tally's bounds
+LATENCY_SUM_FIELD = "{method} {route} sum_us"
+REJECTED_FIELD = "{reason} {unit}"  # unit: "batches", or "events" (when the batch was read)
+
+
 # -- hash fields, stream entry fields and member formats -------------------------------------------
 # The Lua scripts spell these same names; tests/shared/store/test_keys.py fails on any quoted name
 # in shared/store/lua/ that is not listed here.
