@@ -3,8 +3,10 @@ revoke."""
 
 from fastapi import APIRouter, HTTPException, Response
 
+from api import auth
+from api.auth import CallerDep
 from api.deps import AdminCaller, AdministeredSystem, AuthenticatorDep, RegistryDep, SystemId
-from api.schemas.keys import KeyCreate, KeyInfo, KeyList, NamespaceKeyCreate, NewKey
+from api.schemas.keys import CurrentKey, KeyCreate, KeyInfo, KeyList, NamespaceKeyCreate, NewKey
 
 router = APIRouter(tags=["keys"])
 
@@ -23,6 +25,16 @@ async def create_namespace_key(
 async def read_all_keys(_: AdminCaller, authenticator: AuthenticatorDep) -> KeyList:
     """Every key: prefixes and metadata, never tokens (admin)."""
     return KeyList(keys=[KeyInfo(**r.model_dump()) for r in await authenticator.store.all()])
+
+
+@router.get("/keys/current", response_model=CurrentKey,
+            responses={401: {"description": "No key, or not a valid one"}})  # fmt: skip
+async def read_current_key(caller: CallerDep) -> CurrentKey:
+    """The key this request carries, of any kind: what it is and which systems it may use (how
+    the dashboard tells an admin key from a read key when someone signs in)."""
+    p = auth.known(caller)
+    systems = None if p.kind == "admin" else sorted(p.systems)
+    return CurrentKey(kind=p.kind, key_id=p.key_id, systems=systems, namespace=p.namespace)
 
 
 @router.delete("/keys/{key_id}", status_code=204,

@@ -53,6 +53,15 @@ class KeyList(BaseModel):
     keys: list[KeyInfo]
 
 
+class CurrentKey(BaseModel):
+    kind: Literal["admin", "ingest", "read", "ping", "namespace"]
+    key_id: str = Field(description='"env": LSO_ADMIN_TOKEN; "auth-off": access control is off')
+    systems: list[int] | None = Field(
+        description="The systems it may use (by id); null: every system (admin)"
+    )
+    namespace: str | None = Field(None, description="Namespace keys: systems named `<ns>/…`")
+
+
 class SystemCreated(System):
     ingest_key: NewKey | None = Field(
         None, description="The new system's first ingest key (201 only; shown once)"

@@ -77,6 +77,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST", "/systems/{a}/keys", {"kind": "read"}, (401, 201, 403, 403, 403, 401)),
     ("GET", "/systems/{a}/keys", None, (401, 200, 403, 403, 403, 401)),
     ("DELETE", "/systems/{a}/keys/nope", None, (401, 404, 403, 403, 403, 401)),
+    ("GET", "/keys/current", None, (401, 200, 200, 200, 200, 401)),
     ("GET", "/health", None, (401, 200, 403, 403, 200, 401)),
     ("GET", "/admin/dead-letters", None, (401, 200, 403, 403, 403, 401)),
     ("POST", "/admin/dead-letters/replay", {}, (401, 200, 403, 403, 403, 401)),
@@ -189,6 +190,22 @@ def test_a_read_key_may_cover_several_systems(secured: TestClient, tenants: dict
     bad = secured.post(f"/systems/{a}/keys", json={"kind": "read", "systems": [a, 999]},
                        headers=bearer(ADMIN))  # fmt: skip
     assert bad.status_code == 404
+
+
+def test_the_current_key_says_what_it_is_and_what_it_sees(
+    secured: TestClient, tenants: dict[str, Any]
+) -> None:
+    def current(caller: str) -> dict[str, Any]:
+        answer = secured.get("/keys/current", headers=bearer(tenants["tokens"][caller]))
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    assert current("admin") == {"kind": "admin", "key_id": "env", "systems": None,
+                                "namespace": None}  # fmt: skip
+    read_a = current("read_a")
+    assert (read_a["kind"], read_a["systems"]) == ("read", [tenants["a"]])
+    assert current("ingest_b")["systems"] == [tenants["b"]]
+    assert "token" not in read_a
 
 
 def test_repeated_failures_from_one_address_are_throttled(
