@@ -22,6 +22,7 @@ from api.middleware.ping_fast_path import PingFastPath
 from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
 from api.routes import (
+    badges,
     channels,
     dead_letters,
     events,
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, lineage, otlp, pings,
+        channels, notifications, lineage, otlp, pings, badges,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
+from api.middleware.request_metrics import ROUTE
 
 Answer = Callable[[Request], Awaitable[Response]]
 
@@ -28,12 +29,18 @@ class FastPath:
         """How to answer this HTTP request, or None to leave it to the app."""
         raise NotImplementedError
 
+    def route_of(self, scope: Scope) -> str:
+        """The route template of a request this answers, for the request figures: its path, for
+        a fast path that answers fixed paths only."""
+        return str(scope["path"])
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = self.answer_for(scope) if scope["type"] == "http" else None
         if answer is None:
             await self.app(scope, receive, send)
             return
         self.handled += 1
+        scope[ROUTE] = self.route_of(scope)
         request = Request(scope, receive)
 
         async def call() -> Response:

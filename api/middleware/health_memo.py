@@ -74,6 +74,7 @@ class HealthMemo:
                 entry = await asyncio.shield(flight[2])
         if entry is not None and entry[0] == second and entry[1] == version:
             self.hits += 1
+            scope[ROUTE] = HEALTH_ROUTE
             await _replay(entry, send)
             return
         done: asyncio.Future[MemoEntry | None] = asyncio.get_running_loop().create_future()

@@ -18,6 +18,9 @@ from api.routes.events import accept
 
 
 class IngestFastPath(FastPath):
+    def route_of(self, scope: Scope) -> str:
+        return "/systems/{system_id}/events"
+
     def answer_for(self, scope: Scope) -> Answer | None:
         system_id = _plain_ingest(scope)
         if system_id is None:

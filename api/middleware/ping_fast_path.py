@@ -22,6 +22,13 @@ MAX_KEY_CHARS = 128
 
 
 class PingFastPath(FastPath):
+    def route_of(self, scope: Scope) -> str:
+        """The template of the ping route this answers for (api/routes/pings.py)."""
+        _, _, suffix = scope["path"][len(_PREFIX) :].partition("/")
+        if suffix and suffix not in _SIGNALS:
+            suffix = "{exit_status}"
+        return _PREFIX + "{ping_key}" + ("/" + suffix if suffix else "")
+
     def answer_for(self, scope: Scope) -> Answer | None:
         plain = _plain_ping(scope)
         if plain is None:
