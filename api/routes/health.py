@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import orjson
@@ -27,13 +27,20 @@ from api.paging import NamePrefix, PageLimit, cursor_query
 from api.schemas.health import Health, Overview, Probe
 from api.schemas.history import History
 from api.time_range import time_range
+from shared.errors import BadRequest
 from shared.model.policy import resolve_stored
 from shared.model.times import iso_ms
 from shared.model.verdict import Verdict
+from shared.services import fleet_figures
+from shared.services.fleet_figures import Figures
 
 router = APIRouter(tags=["health"])
 
 CURSOR_PATTERN = r"^[0-3]\.\d{1,18}$"  # "<rank of the verdict>.<system id>"
+FIGURES_DESCRIPTION = (
+    "Add each line's figures over its policy's window (total, error_rate, p95_latency, "
+    f"last_event_at); needs a `limit` of at most {fleet_figures.MAX_SYSTEMS}"
+)
 
 
 async def _health(
@@ -143,16 +150,22 @@ async def _probe(
 async def read_overview(
     reader_key: ReaderCaller,
     fleet: FleetDep,
+    registry: RegistryDep,
+    reader: HealthReaderDep,
+    settings: SettingsDep,
     now: NowDep,
     health: Annotated[Verdict | None, Query(description="Only systems of this verdict")] = None,
     prefix: NamePrefix = None,
     limit: PageLimit = None,
     cursor: Annotated[str | None, cursor_query(CURSOR_PATTERN)] = None,
+    figures: Annotated[bool, Query(description=FIGURES_DESCRIPTION)] = False,
 ) -> Response:
     """One line per system (verdict, reason, since when, evaluated when), worst first, then by
     id. The verdicts are the jobs' last evaluation (`evaluated_at`: about a second old while
     they keep up); a system they have not evaluated yet is evaluated for the answer (up to 100
     of them; the rest are NO_DATA "not evaluated yet", `evaluated_at` null)."""
+    if figures and (limit is None or limit > fleet_figures.MAX_SYSTEMS):
+        raise BadRequest(f"figures=true needs a limit of at most {fleet_figures.MAX_SYSTEMS}")
     after = None
     if cursor is not None:
         rank, _, system_id = cursor.partition(".")
@@ -161,15 +174,35 @@ async def read_overview(
     page = await fleet.overview(sees, now, verdict=health, prefix=prefix, after=after, limit=limit)
     # Built as plain JSON, not through the response model: 10 000 validated models cost ~0.2 s
     # (tests/api/routes/test_overview.py holds the answer to the Overview schema).
-    lines = [
+    lines: list[dict[str, object]] = [
         {"system_id": line.system_id, "name": line.name, "health": line.verdict.value,
          "reason": line.reason, "since": None if line.since_ms is None else iso_ms(line.since_ms),
          "evaluated_at": None if line.evaluated_ms is None else iso_ms(line.evaluated_ms)}
         for line in page.lines
     ]  # fmt: skip
+    if figures:
+        found = await fleet_figures.figures(
+            registry, reader, settings, [line.system_id for line in page.lines], now
+        )
+        for line, line_json in zip(page.lines, lines, strict=True):
+            line_json.update(_figures_json(found.get(line.system_id)))
     next_cursor = None if page.next_after is None else "{}.{}".format(*page.next_after)
     body = orjson.dumps({"systems": lines, "next_cursor": next_cursor})
     return Response(body, media_type="application/json")
+
+
+def _figures_json(found: Figures | None) -> dict[str, object]:
+    if found is None:  # deleted meanwhile, or a policy in conflict
+        return dict.fromkeys(("window_seconds", "total", "error_rate", "p95_latency",
+                              "last_event_at"))  # fmt: skip
+    last = None if found.last_event_at is None else iso_ms(_ms(found.last_event_at))
+    return {"window_seconds": found.window_s, "total": found.total,
+            "error_rate": found.error_rate, "p95_latency": found.p95_latency_ms,
+            "last_event_at": last}  # fmt: skip
+
+
+def _ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)
 
 
 @router.get(

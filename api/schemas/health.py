@@ -27,6 +27,14 @@ class SystemVerdict(BaseModel):
     evaluated_at: datetime | None = Field(
         description="When this verdict was computed (null: not evaluated yet)"
     )
+    # With `figures=true` only: the policy's window, read for the lines of the page.
+    window_seconds: int | None = Field(None, description="figures=true: the policy's window")
+    total: int | None = Field(None, description="figures=true: events in the window")
+    error_rate: float | None = Field(None, description="figures=true: errors / total")
+    p95_latency: float | None = Field(None, description="figures=true: p95 of the window (ms)")
+    last_event_at: datetime | None = Field(
+        None, description="figures=true: the newest event's ts (null: none yet)"
+    )
 
 
 class Overview(BaseModel):
