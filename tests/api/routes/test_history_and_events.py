@@ -43,6 +43,35 @@ def test_history_gives_counters_and_a_verdict_per_step(
     ]] == [30, 30, 60, 30, 0, 0]  # fmt: skip
 
 
+def test_a_steps_verdict_waits_for_sustain_seconds_as_the_live_verdict_does(
+    api: TestClient, clock: Clock, t0: datetime, drain: Drain
+) -> None:
+    sid = register(api, policy={"window_seconds": 60, "sustain_seconds": 180})
+    clock.now = t0 + timedelta(seconds=300)
+    post_events(api, sid, [event(t0 + timedelta(seconds=s)) for s in range(0, 240)])
+    post_events(api, sid, [event(t0 + timedelta(seconds=s), status="error")
+                           for s in range(240, 300)])  # fmt: skip
+    drain()
+    params = {"from": t0.isoformat(), "to": clock.now.isoformat(), "step": 60}
+
+    def verdicts() -> list[str]:
+        points = api.get(f"/systems/{sid}/health/history", params=params).json()["points"]
+        return [p["health"] for p in points]
+
+    live = api.get(f"/systems/{sid}/health").json()
+    assert live["health"] == "DEGRADED", live["reason"]  # unhealthy for 60 s of 180 s
+    assert verdicts()[:5] == ["OK", "OK", "OK", "OK", "DEGRADED"]
+
+    clock.now = t0 + timedelta(seconds=480)
+    post_events(api, sid, [event(t0 + timedelta(seconds=s), status="error")
+                           for s in range(300, 480)])  # fmt: skip
+    drain()
+    params["to"] = clock.now.isoformat()
+    assert api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY"
+    # Held 60, 120, then 180 s: UNHEALTHY from the step where it had held sustain_seconds.
+    assert verdicts()[4:8] == ["DEGRADED", "DEGRADED", "UNHEALTHY", "UNHEALTHY"]
+
+
 @pytest.mark.parametrize(
     "params",
     [
