@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
@@ -21,6 +22,7 @@ from api.middleware.otlp_fast_path import OtlpFastPath
 from api.middleware.ping_fast_path import PingFastPath
 from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
+from api.openapi_security import declare_security
 from api.routes import (
     badges,
     channels,
@@ -84,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.ingest_client.aclose()
         await client.aclose()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from here, not from a CDN: the
+    # pages work where the API's users have no internet.
+    app = FastAPIOffline(
         title="LSO",
         version="0.1.0",
         description="Living Systems Observatory: telemetry ingest and health of data pipelines.",
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
+    declare_security(app, settings)
     return app
 
 

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from api import auth, errors
 from api.body import read_body
 from api.deps import AuthenticatorDep, IngestDep, LifecycleDep, NowDep, SettingsDep
+from api.openapi_security import reads_key
 from api.reporting import BadSystemName, reporting_system
 from shared.adapters import otlp, otlp_answers, otlp_decode
 from shared.errors import DomainError, Overloaded, SystemNotFound
@@ -69,6 +70,7 @@ def _openapi(what: str) -> dict[str, Any]:
 
 
 @router.post(TRACES_PATH, **_openapi("spans"))
+@reads_key
 async def create_traces(
     request: Request,
     authenticator: AuthenticatorDep,
@@ -82,6 +84,7 @@ async def create_traces(
 
 
 @router.post(LOGS_PATH, **_openapi("log records"))
+@reads_key
 async def create_logs(
     request: Request,
     authenticator: AuthenticatorDep,

@@ -8,11 +8,13 @@ from api import auth
 from api.auth import CallerDep
 from api.deps import ReadinessDep, SettingsDep
 from api.errors import is_store_unavailable
+from api.openapi_security import public_probe
 
 router = APIRouter(tags=["probes"])
 
 
 @router.get("/livez")
+@public_probe
 async def read_liveness(caller: CallerDep, settings: SettingsDep) -> dict[str, str]:
     """200 while the process serves requests."""
     if not settings.public_probes:
@@ -21,6 +23,7 @@ async def read_liveness(caller: CallerDep, settings: SettingsDep) -> dict[str, s
 
 
 @router.get("/readyz", responses={503: {"description": "Store down or backlog too large"}})
+@public_probe
 async def read_readiness(
     readiness: ReadinessDep, caller: CallerDep, settings: SettingsDep
 ) -> JSONResponse:
