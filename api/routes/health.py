@@ -226,5 +226,6 @@ async def read_history(
     start, end = time_range(from_, to, now, timedelta(hours=1), ("from", "to"))
     step_s = step or 60
     policy = resolve_stored(known.policy, settings)
-    points = await history.read(system_id, policy, start, end, step_s)
+    created_at = known.system.created_at
+    points = await history.read(system_id, policy, start, end, step_s, created_at, now)
     return History(system_id=system_id, step_seconds=step_s, points=points)

@@ -6,7 +6,7 @@ sustain and recovery on the steps before it as their sub-windows (an unhealthy c
 UNHEALTHY only once it has held `sustain_seconds`, DEGRADED until then, as the live answer and
 its transitions say); silence from the last step that had events (or the registration). Burn
 rate and consecutive failures need the raw events or hours around each step, so they judge the
-last step only, whose verdict is a health read as of the range's end.
+current step only, whose verdict is the live one when the range reaches the present.
 """
 
 import math
@@ -47,11 +47,12 @@ class HistoryReader:
         end: datetime,
         step_s: int,
         created_at: datetime | None = None,
+        now: datetime | None = None,
     ) -> list[HistoryPoint]:
         """One point per step from `start` to `end` (see the module's docstring for the
-        verdicts). With `created_at`, silence counts from it before the first event, and the
-        last step, the one holding `end`, has the verdict of a health read as of `end`: the
-        colour of a chart's newest step is the verdict shown beside it."""
+        verdicts). With `created_at`, silence counts from it before the first event; with `now`
+        too, the step holding `now` (the range reaching the present) has the live verdict, a
+        health read: the colour of a chart's newest step is the verdict shown beside it."""
         first = math.floor(start.timestamp()) // step_s * step_s
         last = math.floor(end.timestamp())
         points = (last - first) // step_s + 1
@@ -106,7 +107,13 @@ class HistoryReader:
                     reason=reason,
                 )
             )
-        if created_at is not None and out:
-            live = await self._live.read(system_id, policy, created_at, end)
+        newest_s = ordered[-1][0] if ordered else None
+        if (
+            created_at is not None
+            and now is not None
+            and newest_s is not None
+            and (newest_s <= now.timestamp() < newest_s + step_s)
+        ):
+            live = await self._live.read(system_id, policy, created_at, now)
             out[-1] = out[-1].model_copy(update={"health": live.health, "reason": live.reason})
         return out

@@ -70,6 +70,8 @@ def test_a_steps_verdict_waits_for_sustain_seconds_as_the_live_verdict_does(
     assert api.get(f"/systems/{sid}/health").json()["health"] == "UNHEALTHY"
     # Held 60, 120, then 180 s: UNHEALTHY from the step where it had held sustain_seconds.
     assert verdicts()[4:8] == ["DEGRADED", "DEGRADED", "UNHEALTHY", "UNHEALTHY"]
+    # The newest step (it starts now, no event in it yet) has the live verdict beside it.
+    assert verdicts()[-1] == "UNHEALTHY"
 
 
 @pytest.mark.parametrize(
