@@ -23,6 +23,7 @@ from api.deps import (
     SettingsDep,
     SystemId,
 )
+from api.overview_json import OverviewJson, line_json
 from api.paging import NamePrefix, PageLimit, cursor_query
 from api.schemas.health import Health, Overview, Probe
 from api.schemas.history import History
@@ -37,6 +38,7 @@ from shared.services.fleet_figures import Figures
 router = APIRouter(tags=["health"])
 
 CURSOR_PATTERN = r"^[0-3]\.\d{1,18}$"  # "<rank of the verdict>.<system id>"
+_OVERVIEW_JSON = OverviewJson()  # the lines' JSON, kept while they stay the same
 FIGURES_DESCRIPTION = (
     "Add each line's figures over its policy's window (total, error_rate, p95_latency, "
     f"last_event_at); needs a `limit` of at most {fleet_figures.MAX_SYSTEMS}"
@@ -174,19 +176,15 @@ async def read_overview(
     page = await fleet.overview(sees, now, verdict=health, prefix=prefix, after=after, limit=limit)
     # Built as plain JSON, not through the response model: 10 000 validated models cost ~0.2 s
     # (tests/api/routes/test_overview.py holds the answer to the Overview schema).
-    lines: list[dict[str, object]] = [
-        {"system_id": line.system_id, "name": line.name, "health": line.verdict.value,
-         "reason": line.reason, "since": None if line.since_ms is None else iso_ms(line.since_ms),
-         "evaluated_at": None if line.evaluated_ms is None else iso_ms(line.evaluated_ms)}
-        for line in page.lines
-    ]  # fmt: skip
-    if figures:
-        found = await fleet_figures.figures(
-            registry, reader, settings, [line.system_id for line in page.lines], now
-        )
-        for line, line_json in zip(page.lines, lines, strict=True):
-            line_json.update(_figures_json(found.get(line.system_id)))
     next_cursor = None if page.next_after is None else "{}.{}".format(*page.next_after)
+    if not figures:
+        return Response(_OVERVIEW_JSON.body(page.lines, next_cursor), media_type="application/json")
+    lines = [line_json(line) for line in page.lines]
+    found = await fleet_figures.figures(
+        registry, reader, settings, [line.system_id for line in page.lines], now
+    )
+    for line, rendered in zip(page.lines, lines, strict=True):
+        rendered.update(_figures_json(found.get(line.system_id)))
     body = orjson.dumps({"systems": lines, "next_cursor": next_cursor})
     return Response(body, media_type="application/json")
 
