@@ -26,6 +26,7 @@ from api.openapi_security import declare_security
 from api.routes import (
     badges,
     channels,
+    dashboard,
     dead_letters,
     events,
     health,
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, lineage, otlp, pings, badges,
+        channels, notifications, lineage, otlp, pings, badges, dashboard,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)

@@ -50,6 +50,10 @@ class Judgement:
     # When the verdict may change by time alone, silence aside: the oldest events leave a window
     # the rules read, or the sustain/recovery sub-windows move on (None: nothing to leave).
     changes_ms: int | None
+    # The policy's window as the rules saw it (recorded for GET /metrics); 0.0 without events.
+    events: int = 0
+    error_ratio: float = 0.0
+    p95_ms: float = 0.0
 
 
 class HealthReader:
@@ -202,9 +206,12 @@ class _Read:
         return verdict, reason, rules, window, meta
 
     def judge(self, meta: list[Any], recent: list[Row]) -> Judgement:
-        verdict, reason, _, _, meta = self._rules(meta, recent)
+        verdict, reason, _, window, meta = self._rules(meta, recent)
         last_ms = None if meta[0] is None else int(meta[0])
-        return Judgement(verdict, reason, last_ms, self._changes_ms(last_ms))
+        total = window.all.total
+        (p95,) = window.all.quantiles(0.95) if total else (0.0,)
+        return Judgement(verdict, reason, last_ms, self._changes_ms(last_ms), total,
+                         window.all.error_rate, p95)  # fmt: skip
 
     def _changes_ms(self, last_ms: int | None) -> int | None:
         """The first time after now at which the rules may see different events although no

@@ -4,6 +4,8 @@ The evaluator keeps each system's last verdict in one hash per partition (`keys.
 written by transition.lua), so the overview of any fleet is one HGETALL per partition in one
 pipeline instead of a health read per system. Each verdict says when it was evaluated; the
 caller decides what is too old to trust (the jobs not running) and reads that system live.
+Since GET /metrics, each also carries the figures it was judged on over the policy's window
+(events, error ratio, p95 latency); a value recorded before that has none.
 """
 
 from dataclasses import dataclass
@@ -22,6 +24,10 @@ class Recorded:
     reason: str
     since_ms: int  # when the verdict began
     evaluated_ms: int  # when it was last confirmed
+    # Over the policy's window at that evaluation; None when no event was in it (or recorded
+    # by an evaluator that did not record them).
+    error_ratio: float | None = None
+    p95_ms: float | None = None
 
 
 class Verdicts:
@@ -39,10 +45,13 @@ class Verdicts:
         named = _VERDICTS
         for fields in await pipe.execute():
             for system_id, value in fields.items():
-                verdict, reason, since_ms, evaluated_ms = orjson.loads(value)
+                v = orjson.loads(value)
+                # [verdict, reason, since_ms, evaluated_ms, events, error ratio, p95 ms]
+                counted = len(v) > 4 and v[4] > 0
                 found[int(system_id)] = Recorded(
-                    named[verdict], reason, int(since_ms), int(evaluated_ms)
-                )
+                    named[v[0]], v[1], int(v[2]), int(v[3]),
+                    float(v[5]) if counted else None, float(v[6]) if counted else None,
+                )  # fmt: skip
         return found
 
 

@@ -183,24 +183,36 @@ class TransitionStatus(IntEnum):
     CHANGED = 1  # the previous verdict follows ('' the first time)
 
 
+class Evaluation(NamedTuple):
+    """One system's evaluation: its verdict, and the policy's window it was judged on, recorded
+    beside the verdict in `keys.verdicts` for GET /metrics (events 0: no figures recorded)."""
+
+    system_id: int
+    verdict: str
+    reason: str
+    events: int = 0
+    error_ratio: float = 0.0
+    p95_ms: float = 0.0
+
+
 def transition(
     partition: int, system_id: int, verdict: str, reason: str, at_ms: int, kept: int
 ) -> Call:
-    """One system's evaluation (see `transitions`)."""
-    return transitions(partition, [(system_id, verdict, reason)], at_ms, kept)
+    """One system's evaluation without figures (see `transitions`)."""
+    return transitions(partition, [Evaluation(system_id, verdict, reason)], at_ms, kept)
 
 
-def transitions(
-    partition: int, evaluated: Sequence[tuple[int, str, str]], at_ms: int, kept: int
-) -> Call:
-    """The evaluations (system id, verdict, reason) of systems of one partition, all at `at_ms`;
-    answers a (status, previous verdict) pair per system, flat."""
+def transitions(partition: int, evaluated: Sequence[Evaluation], at_ms: int, kept: int) -> Call:
+    """The evaluations of systems of one partition, all at `at_ms`; answers a (status, previous
+    verdict) pair per system, flat."""
     call = Call([keys.outbox(partition), keys.verdicts(partition)], [at_ms, kept])
-    for system_id, verdict, reason in evaluated:
+    for e in evaluated:
         call.keys.extend(
-            (keys.verdict(partition, system_id), keys.transitions(partition, system_id))
+            (keys.verdict(partition, e.system_id), keys.transitions(partition, e.system_id))
         )
-        call.args.extend((system_id, verdict, reason))
+        # Six significant digits: the figures are for graphs, and the hash holds the fleet.
+        call.args.extend((e.system_id, e.verdict, e.reason, e.events, f"{e.error_ratio:.6g}",
+                          f"{e.p95_ms:.6g}"))  # fmt: skip
     return call
 
 

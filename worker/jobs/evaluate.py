@@ -149,13 +149,17 @@ class _Evaluator:
         now = context.now()
         now_ms = int(now.timestamp() * 1000)
         judged = await self.reader.judge_many(todo, now)
-        by_partition: dict[int, list[tuple[int, str, str]]] = {}
+        by_partition: dict[int, list[scripts.Evaluation]] = {}
         pipe = self.client.pipeline(transaction=False)
         due: dict[int, dict[str, int]] = {}
         not_due: dict[int, list[str]] = {}
         for (system_id, policy, created_at), j in zip(todo, judged, strict=True):
             p = await self.partitions.of(system_id)
-            by_partition.setdefault(p, []).append((system_id, j.verdict.value, j.reason))
+            by_partition.setdefault(p, []).append(
+                scripts.Evaluation(
+                    system_id, j.verdict.value, j.reason, j.events, j.error_ratio, j.p95_ms
+                )
+            )
             due_ms = min(
                 (t for t in (silence_due_ms(policy, j.last_event_ms, created_at), j.changes_ms)
                  if t is not None),
@@ -169,13 +173,11 @@ class _Evaluator:
         for p, evaluated in by_partition.items():
             call = scripts.transitions(p, evaluated, now_ms, TRANSITIONS_KEPT)
             reply = await self.transition(keys=call.keys, args=call.args)
-            for (system_id, verdict, reason), status, before in zip(
-                evaluated, reply[::2], reply[1::2], strict=True
-            ):
+            for e, status, before in zip(evaluated, reply[::2], reply[1::2], strict=True):
                 if int(status) == scripts.TransitionStatus.CHANGED:
                     changed += 1
-                    log.info("system %d: %s -> %s (%s)", system_id, text(before) or "-",
-                             verdict, reason)  # fmt: skip
+                    log.info("system %d: %s -> %s (%s)", e.system_id, text(before) or "-",
+                             e.verdict, e.reason)  # fmt: skip
         for p, mapping in due.items():
             pipe.zadd(keys.due(p), mapping)
         for p, members in not_due.items():
