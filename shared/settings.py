@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     auth_failures_per_min: int = Field(
         20, ge=1, description="Failed authentications per client address per minute, then 429."
     )
+    metrics_public: bool = Field(
+        False,
+        description="`GET /metrics` answers without a key, every series included (else an admin "
+        "key, or a read key for its own systems' series).",
+    )
+    metrics_per_system: bool = Field(
+        True,
+        description="`GET /metrics` includes the per-system series (7 a system: the verdict as "
+        "4, error ratio, p95, last event age); off for very large fleets.",
+    )
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed by CORS (empty: CORS off)."
     )
