@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
 from api.auth import Authenticator
+from api.docs import app_with_docs
 from api.middleware.concurrency import ConcurrencyLimit
 from api.middleware.health_memo import HealthMemo
 from api.middleware.ingest_fast_path import IngestFastPath
@@ -87,9 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.ingest_client.aclose()
         await client.aclose()
 
-    # /docs and /redoc with Swagger UI's and ReDoc's files served from here, not from a CDN: the
-    # pages work where the API's users have no internet.
-    app = FastAPIOffline(
+    app = app_with_docs(
         title="LSO",
         version="0.1.0",
         description="Living Systems Observatory: telemetry ingest and health of data pipelines.",

@@ -21,6 +21,9 @@ from tests.support.servers import SERVERS, Server
 from tests.support.settings import make_settings
 from worker.consumer import DrainStats, Worker
 
+# The `browser` fixture of the browser tests (Playwright driving Debian's Chromium).
+pytest_plugins = ["tests.support.browser"]
+
 
 @pytest.fixture(scope="session", params=sorted(SERVERS))
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
