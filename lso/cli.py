@@ -1,8 +1,10 @@
 """The `lso` command: `lso up` (everything), and its parts: `lso api`, `lso worker`, `lso jobs`;
-`lso partitions` shows or changes the partition layout.
+`lso partitions` shows or changes the partition layout; `lso status` and `lso tail` look at the
+fleet and at one system from the terminal.
 
-Every command but `up` uses the store of the `lso up` running on --data-dir (default ./.lso), or
-LSO_REDIS_URL when it is set."""
+`api`, `worker`, `jobs` and `partitions` use the store of the `lso up` running on --data-dir
+(default ./.lso), or LSO_REDIS_URL when it is set; `status` and `tail` use its API and admin key
+(lso/endpoint.py), or --url and --key."""
 
 import argparse
 import logging
@@ -13,7 +15,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from lso import local
+from lso import local, status, tail
+from lso.api_client import ApiError
+from lso.endpoint import EndpointError
 from shared.logs import configure
 from shared.settings import get_settings
 
@@ -195,6 +199,9 @@ def parser() -> argparse.ArgumentParser:
     _data_dir(partitions)
     partitions.add_argument("count", type=int, nargs="?", help="partitions of new systems")
     partitions.set_defaults(run=_partitions)
+
+    status.add_parser(sub)
+    tail.add_parser(sub)
     return p
 
 
@@ -203,9 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     configure(get_settings().log_level)
     try:
         code = args.run(args)
-    except local.StoreError as exc:
+    except (local.StoreError, EndpointError, ApiError) as exc:
         print(f"lso: {exc}", file=sys.stderr)
         code = 1
+    except KeyboardInterrupt:  # before a command's own handling (`status --watch`, `tail`)
+        code = 130
     sys.exit(code)
 
 

@@ -1,6 +1,7 @@
 """`lso up`: run the store (embedded unless LSO_REDIS_URL is set), the API and N workers together.
 
-An embedded store's address is left in the data dir (lso/local.py) for the other `lso` commands.
+An embedded store's address is left in the data dir (lso/local.py) for the other `lso` commands,
+and the API's (lso/endpoint.py) for `lso status` and `lso tail`.
 
 A child that dies is restarted with capped backoff; if the store dies everything stops. The first
 SIGINT/SIGTERM stops the children in order (API and workers first, so workers finish their batch,
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from lso import local
+from lso import endpoint, local
 from lso.children import spawn
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey, data_dir_lock
@@ -104,8 +105,11 @@ class Supervisor:
             local.write_record(
                 self.options.data_dir, self.env["LSO_REDIS_URL"], bool(self.options.cluster_masters)
             )
+        recorded = False
         try:
             self._admin_key()
+            endpoint.write_record(self.options.data_dir, self.options.host, self.options.port)
+            recorded = True
             for child in self.children:
                 self._start(child)
             log.info(
@@ -118,6 +122,8 @@ class Supervisor:
             return self._watch()
         finally:
             self._stop_all()
+            if recorded:
+                endpoint.remove_record(self.options.data_dir)
             if lock is not None:
                 local.remove_record(self.options.data_dir)
                 os.close(lock)
@@ -130,7 +136,7 @@ class Supervisor:
         if self.env.get("LSO_ADMIN_TOKEN"):
             log.info("admin key: the LSO_ADMIN_TOKEN you set")
             return
-        path = self.options.data_dir / "admin-token"
+        path = self.options.data_dir / endpoint.ADMIN_TOKEN
         # The children's store settings, read the way they read them.
         store = Settings(
             redis_url=self.env["LSO_REDIS_URL"],
