@@ -21,6 +21,7 @@ from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
 from shared.services.lifecycle import Lifecycle
+from shared.services.metrics import Metrics
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Known, Registry
@@ -65,6 +66,7 @@ AuthenticatorDep = Annotated[Authenticator, _state("authenticator", Authenticato
 ChannelsDep = Annotated[Channels, _state("channels", Channels)]
 JobsDep = Annotated[Jobs, _state("jobs", Jobs)]
 LifecycleDep = Annotated[Lifecycle, _state("lifecycle", Lifecycle)]
+MetricsDep = Annotated[Metrics, _state("metrics", Metrics)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

@@ -1,5 +1,7 @@
 """The FastAPI application: built here, routes live in api/routes/."""
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +24,7 @@ from api.middleware.otlp_fast_path import OtlpFastPath
 from api.middleware.ping_fast_path import PingFastPath
 from api.middleware.probes import ProbePacer
 from api.middleware.request_ids import RequestIdMiddleware
+from api.middleware.request_metrics import RequestMetrics
 from api.openapi_security import declare_security
 from api.routes import (
     badges,
@@ -32,6 +35,7 @@ from api.routes import (
     health,
     keys,
     lineage,
+    metrics,
     notifications,
     otlp,
     pings,
@@ -53,11 +57,13 @@ from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
 from shared.services.jobs import Jobs
 from shared.services.lifecycle import Lifecycle
+from shared.services.metrics import Metrics
 from shared.services.notifications import Channels
 from shared.services.raw_events import RawEvents
 from shared.services.registry import Registry
 from shared.services.run_starts import RunStarts
 from shared.services.runs import Runs
+from shared.services.tally import Tally
 from shared.services.verdicts import Verdicts
 from shared.settings import Settings, get_settings
 from shared.store.client import AsyncRedis, async_client
@@ -82,7 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # because parsed batches in flight otherwise trigger costly full collections.
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
+        flusher = asyncio.create_task(app.state.tally.run(client))
         yield
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        with contextlib.suppress(Exception):  # best effort: the store may be gone already
+            await app.state.tally.flush(client)  # the last second's counts
         app.state.jobs.close()
         await app.state.ingest_client.aclose()
         await client.aclose()
@@ -102,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, lineage, otlp, pings, badges, dashboard,
+        channels, notifications, lineage, otlp, pings, badges, dashboard, metrics,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
@@ -125,6 +137,8 @@ def _install_middlewares(app: FastAPI, settings: Settings) -> None:
         max_requests=settings.max_concurrent_requests,
         wait_s=settings.redis_timeout_ms / 1000,
     )
+    # Outside every middleware that answers, so that each request is counted (GET /metrics).
+    app.add_middleware(RequestMetrics)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -153,7 +167,9 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     state.ingest_client = async_client(settings, resend=False)
     appender = StreamAppender(state.ingest_client, settings, partitions)
     rejections = RejectionBudget(settings.rejected_cpu_ms_per_s)
-    state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender, rejections)
+    state.tally = Tally()  # this process's request figures, added to the store every second
+    state.ingest = Ingest(registry, readiness, BatchValidator(settings), appender, rejections,
+                          state.tally)  # fmt: skip
     # A ping's body (up to 10 KB) is kept whole in its payload, whatever LSO_MAX_PAYLOAD_BYTES says.
     payload_bytes = max(settings.max_payload_bytes, PING_PAYLOAD_BYTES)
     state.ping_validator = BatchValidator(
@@ -162,6 +178,7 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     state.health_reader = HealthReader(client, settings, partitions)
     verdicts = Verdicts(client, partitions)
     state.fleet = Fleet(registry, verdicts, state.health_reader, settings)
+    state.metrics = Metrics(client, settings, registry, verdicts, partitions)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)
     state.runs = Runs(client, settings, partitions)

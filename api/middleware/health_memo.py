@@ -23,7 +23,8 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.middleware.system_paths import system_id_of
+from api.middleware.request_metrics import ROUTE
+from api.middleware.system_paths import route_template, system_id_of
 from shared.store import keys
 from shared.store.client import AsyncRedis
 
@@ -74,7 +75,7 @@ class HealthMemo:
                 entry = await asyncio.shield(flight[2])
         if entry is not None and entry[0] == second and entry[1] == version:
             self.hits += 1
-            scope[ROUTE] = HEALTH_ROUTE
+            scope[ROUTE] = route_template("health")
             await _replay(entry, send)
             return
         done: asyncio.Future[MemoEntry | None] = asyncio.get_running_loop().create_future()

@@ -13,13 +13,13 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from api.middleware.fast_path import Answer, FastPath
-from api.middleware.system_paths import system_id_of
+from api.middleware.system_paths import route_template, system_id_of
 from api.routes.events import accept
 
 
 class IngestFastPath(FastPath):
     def route_of(self, scope: Scope) -> str:
-        return "/systems/{system_id}/events"
+        return route_template("events")
 
     def answer_for(self, scope: Scope) -> Answer | None:
         system_id = _plain_ingest(scope)

@@ -16,7 +16,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.middleware.system_paths import system_id_of
+from api.middleware.request_metrics import ROUTE
+from api.middleware.system_paths import route_template, system_id_of
 
 PLAIN_PROBE = (b"probe=1", b"probe=true")
 BURST_S = 0.25  # answers that may go out at once, in seconds of the rate
@@ -47,6 +48,7 @@ class ProbePacer:
             await self.app(scope, receive, send)
             return
         self.served += 1
+        scope[ROUTE] = route_template("health")
         headers: list[Any] = [(b"content-type", b"application/json"),
                               (b"cache-control", b"no-store")]  # fmt: skip
         body = b"" if method == "HEAD" else cached[2]

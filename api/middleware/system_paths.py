@@ -21,3 +21,8 @@ def system_id_of(scope: Scope, method: str, resource: str) -> int | None:
         return None
     system_id = int(digits)
     return system_id if 1 <= system_id <= _MAX_SYSTEM_ID else None
+
+
+def route_template(resource: str) -> str:
+    """The route template of `/systems/{id}/<resource>`, as FastAPI names the route."""
+    return _PREFIX + "{system_id}/" + resource

@@ -9,13 +9,22 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from shared.errors import InvalidInput, Overloaded, RateLimited, StoreTooSlow
+from shared.errors import (
+    InvalidInput,
+    OutcomeUnknown,
+    Overloaded,
+    RateLimited,
+    StoreNotDurable,
+    StoreTooSlow,
+    SystemNotFound,
+)
 from shared.ingest.append import StreamAppender
 from shared.ingest.rejections import RejectionBudget
 from shared.ingest.validate import BatchValidator
 from shared.model.codec import encode_batch
 from shared.services.backlog import Backlog, Readiness
 from shared.services.registry import Registry
+from shared.services.tally import Tally
 
 RETRY_AFTER_S = 1
 
@@ -28,8 +37,10 @@ class Ingest:
         validator: BatchValidator,
         appender: StreamAppender,
         rejections: RejectionBudget,
+        tally: Tally | None = None,
     ) -> None:
         self.registry = registry
+        self.tally = tally  # refused batches are counted there, by reason (GET /metrics)
         self.readiness = readiness
         self.validator = validator
         self.appender = appender
@@ -54,26 +65,34 @@ class Ingest:
         already over its limit), InvalidInput, RateLimited, StoreNotDurable, or the store's own
         errors; in every one of those cases nothing was appended.
         """
-        rate_per_s, backlog = await self.admit(system_id)
-        held = await self.rejections.admit(system_id)
-        body = await read_body()
-        started = time.perf_counter()
+        reading, events = False, 0
         try:
-            rows = (validator or self.validator).validate(system_id, body, now)
-        except InvalidInput as rejected:
-            self.rejections.settle(system_id, held, time.perf_counter() - started)
-            if rate_per_s > 0:  # a rejected batch counts against the limit like an accepted one
-                wait_s = await self.appender.charge(system_id, rejected.events or 1, rate_per_s)
-                self._note_limited(system_id, wait_s, rate_per_s)
+            rate_per_s, backlog = await self.admit(system_id)
+            held = await self.rejections.admit(system_id)
+            reading = True
+            body = await read_body()
+            reading = False
+            started = time.perf_counter()
+            try:
+                rows = (validator or self.validator).validate(system_id, body, now)
+            except InvalidInput as rejected:
+                self.rejections.settle(system_id, held, time.perf_counter() - started)
+                if rate_per_s > 0:  # a rejected batch counts against the limit like an accepted
+                    wait_s = await self.appender.charge(system_id, rejected.events or 1,
+                                                        rate_per_s)  # fmt: skip
+                    self._note_limited(system_id, wait_s, rate_per_s)
+                raise
+            self.rejections.settle(system_id, held, None)
+            entry = encode_batch(system_id, rows, idempotency_key)
+            events = len(rows)
+            # Parsed objects must not live across the await: with many requests in flight they
+            # would survive into older GC generations and make collections expensive.
+            del body, rows
+            await self._append(system_id, entry, events, rate_per_s, backlog)
+        except Exception as exc:
+            self._count_refused(exc, "body" if reading else None, events)
             raise
-        self.rejections.settle(system_id, held, None)
-        entry = encode_batch(system_id, rows, idempotency_key)
-        accepted = len(rows)
-        # Parsed objects must not live across the await: with many requests in flight they would
-        # survive into older GC generations and make collections expensive.
-        del body, rows
-        await self._append(system_id, entry, accepted, rate_per_s, backlog)
-        return accepted
+        return events
 
     async def accept_rows(
         self, system_id: int, rows: list[list[Any]], idempotency_key: str | None = None
@@ -87,12 +106,27 @@ class Ingest:
         """
         if not 1 <= len(rows) <= self.validator.max_events:
             raise ValueError(f"a batch holds 1 to {self.validator.max_events} rows")
-        rate_per_s, backlog = await self.admit(system_id)
-        await self._append(
-            system_id, encode_batch(system_id, rows, idempotency_key), len(rows), rate_per_s,
-            backlog,
-        )  # fmt: skip
+        try:
+            rate_per_s, backlog = await self.admit(system_id)
+            await self._append(
+                system_id, encode_batch(system_id, rows, idempotency_key), len(rows), rate_per_s,
+                backlog,
+            )  # fmt: skip
+        except Exception as exc:
+            self._count_refused(exc, None, len(rows))
+            raise
         return len(rows)
+
+    def _count_refused(self, exc: Exception, reason: str | None, events: int) -> None:
+        """Count a refused batch by its reason (shared/services/tally.py REJECTION_REASONS),
+        with its events when they are known."""
+        if self.tally is None:
+            return
+        if reason is None:
+            reason = next((why for kind, why in _REASONS if isinstance(exc, kind)), "error")
+        if isinstance(exc, InvalidInput):
+            events = exc.events
+        self.tally.rejected(reason, events)
 
     async def admit(self, system_id: int) -> tuple[float, Backlog]:
         """The system's rate limit and the cached backlog, once neither refuses the batch: a
@@ -134,6 +168,17 @@ class Ingest:
             now = time.monotonic()
             self._limited_until = {s: e for s, e in self._limited_until.items() if e[0] > now}
         self._limited_until[system_id] = (time.monotonic() + wait_s, rate_per_s)
+
+
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (SystemNotFound, "unknown_system"),
+    (RateLimited, "rate_limited"),
+    (Overloaded, "overloaded"),
+    (InvalidInput, "invalid"),
+    (StoreTooSlow, "store_too_slow"),
+    (OutcomeUnknown, "outcome_unknown"),
+    (StoreNotDurable, "not_durable"),
+)
 
 
 def _overloaded(events: int, backlog: Backlog) -> Overloaded:

@@ -95,6 +95,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("DELETE", "/systems/{a}", None, (401, 202, 401, 403, 401, 401)),
     ("GET", "/livez", None, (200, 200, 200, 200, 200, 401)),
     ("GET", "/readyz", None, (200, 200, 200, 200, 200, 401)),
+    ("GET", "/metrics", None, (401, 200, 403, 403, 200, 401)),
 ]
 
 

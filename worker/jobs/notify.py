@@ -62,6 +62,8 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
             for delivery_id in reply[1:]:
                 enqueue(partition, system_id, text(delivery_id))
                 made += 1
+    if made:
+        client.hincrby(keys.METRICS_DELIVERIES, "queued", made)
     return made
 
 
@@ -167,6 +169,7 @@ def _save(client: SyncRedis, partition: int, record: dict[str, object], status: 
     record["updated_ms"] = context.now_ms()
     system_id, delivery_id = int(record["system_id"]), str(record["delivery_id"])  # type: ignore[call-overload]
     client.hset(keys.deliveries(partition, system_id), delivery_id, orjson.dumps(record))
+    client.hincrby(keys.METRICS_DELIVERIES, status, 1)  # GET /metrics: deliveries by status
     if status in ("delivered", "failed"):
         _finish(client, partition, system_id, delivery_id)
     return status
