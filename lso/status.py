@@ -3,8 +3,8 @@ current in place.
 
 One row per system of `GET /health` (its `health`, `prefix` and `limit` filters): the verdict in
 its colour, since when it holds, the last event, the error rate and p95 latency over the system's
-health window, and the reason. The figures come from the overview's lines when it carries them,
-else from `GET /systems/{id}/health` of each row shown (never more than `--limit` reads).
+health window, and the reason. The figures come with the overview (`figures=true`); from an API
+whose overview does not carry them, from `GET /systems/{id}/health` of each row shown.
 
 Exit codes: 0 the table was shown; 1 no API, or it refused the key or the request; 2 bad
 arguments; 3 with `--check`, when a system shown is UNHEALTHY (for scripts and cron).
@@ -25,9 +25,9 @@ from lso.api_client import ApiClient, ApiError
 from lso.show import ago, api_options, latency, rate, verdict_text
 
 VERDICTS = ("OK", "DEGRADED", "UNHEALTHY", "NO_DATA")
-MAX_LIMIT = 500
+MAX_LIMIT = 500  # the overview adds figures to at most 500 lines (fleet_figures.MAX_SYSTEMS)
 DETAIL_THREADS = 4
-FIGURES = ("last_event_at", "error_rate", "p95_latency")  # of a line, when the overview has them
+FIGURES = ("last_event_at", "error_rate", "p95_latency", "total")  # of an overview's line
 EXIT_UNHEALTHY = 3
 
 if TYPE_CHECKING:  # rich is imported when used: the other `lso` commands start without it
@@ -57,15 +57,17 @@ class Snapshot:
 
 def fetch(client: ApiClient, health: str | None, prefix: str | None, limit: int) -> Snapshot:
     """One overview page and the figures of its rows."""
-    page = client.get("/health", health=health, prefix=prefix, limit=limit)
+    page = client.get("/health", health=health, prefix=prefix, limit=limit, figures="true")
     lines: list[dict[str, Any]] = page["systems"]
     figures: dict[int, Figures | None] = {}
     missing = []
     for line in lines:
-        if all(name in line for name in FIGURES):
-            figures[line["system_id"]] = Figures(*(line[name] for name in FIGURES))
+        if not all(name in line for name in FIGURES):
+            missing.append(line["system_id"])  # an API without the overview's figures
+        elif line.get("window_seconds") is None:
+            figures[line["system_id"]] = None  # deleted meanwhile, or its policy in conflict
         else:
-            missing.append(line["system_id"])
+            figures[line["system_id"]] = Figures(*(line[name] for name in FIGURES))
     if missing:
         with ThreadPoolExecutor(DETAIL_THREADS) as pool:
             for system_id, found in zip(

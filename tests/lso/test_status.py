@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lso import endpoint
+from lso import endpoint, status
+from lso.api_client import ApiError
 from lso.embedded import free_port
 from tests.lso.conftest import Looked, lso_env, run_lso
 from tests.support.events import event
@@ -178,3 +179,28 @@ def test_watch_redraws_in_place_until_ctrl_c(
             process.wait()
         os.close(leader)
     assert b"Traceback" not in seen
+
+
+class OlderApi:
+    """An API whose overview carries no figures: each row's are read from its health."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get(self, path: str, **params: object) -> object:
+        self.asked.append(path)
+        if path == "/health":
+            line = {"name": "x", "health": "OK", "reason": "r", "since": None}
+            return {"systems": [{**line, "system_id": 1}, {**line, "system_id": 2}],
+                    "next_cursor": "0.2"}  # fmt: skip
+        if path == "/systems/2/health":
+            raise ApiError("gone", 404)
+        return {"last_event_at": None, "error_rate": 0.25, "p95_latency": 7.0, "total": 4}
+
+
+def test_without_the_overviews_figures_each_row_reads_its_health() -> None:
+    api = OlderApi()
+    snapshot = status.fetch(api, None, None, 2)  # type: ignore[arg-type]
+    assert sorted(api.asked) == ["/health", "/systems/1/health", "/systems/2/health"]
+    assert snapshot.figures == {1: status.Figures(None, 0.25, 7.0, 4), 2: None}
+    assert snapshot.more and not snapshot.unhealthy
