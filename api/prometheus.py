@@ -143,24 +143,27 @@ def _partition_families(f: ServiceFigures) -> list[Metric]:
 def system_lines(systems: list[SystemFigures]) -> bytes:
     """The per-system families, as `generate_latest` would write them."""
     labels = [f'system="{_escape(s.name)}",system_id="{s.system_id}"' for s in systems]
-    out: list[str] = []
-    write = out.append
     (verdict_name, verdict_help), *figures = SYSTEM_FAMILIES
-    write(f"# HELP {verdict_name} {verdict_help}\n# TYPE {verdict_name} gauge\n")
-    for s, label in zip(systems, labels, strict=True):
-        for v in Verdict:
-            write(f'{verdict_name}{{{label},verdict="{v.value}"}} '
-                  f"{'1.0' if s.verdict is v else '0.0'}\n")  # fmt: skip
+    # One format per verdict for a system's four lines: the enum is slow to walk 10 000 times.
+    line = verdict_name + '{{{0},verdict="%s"}} %s\n'
+    formats = {
+        verdict: "".join(line % (v.value, "1.0" if v is verdict else "0.0") for v in Verdict)
+        for verdict in Verdict
+    }
+    out = [f"# HELP {verdict_name} {verdict_help}\n# TYPE {verdict_name} gauge\n"]
+    out += [formats[s.verdict].format(label) for s, label in zip(systems, labels, strict=True)]
     columns = (
         [s.error_ratio for s in systems],
         [s.p95_s for s in systems],
         [s.last_event_age_s for s in systems],
     )
     for (name, doc), values in zip(figures, columns, strict=True):
-        write(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
-        for label, value in zip(labels, values, strict=True):
-            if value is not None:
-                write(f"{name}{{{label}}} {_value(value)}\n")
+        out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
+        out += [
+            f"{name}{{{label}}} {_value(value)}\n"
+            for label, value in zip(labels, values, strict=True)
+            if value is not None
+        ]
     return "".join(out).encode()
 
 

@@ -8,11 +8,14 @@ the whole.
   late the earliest overdue due time is; deliveries not yet final.
 - What exists only per process (requests, their latencies, refused batches) is summed in the
   store by each process's tally (shared/services/tally.py); deliveries by outcome by the jobs.
-- Per system, from what the evaluator recorded (shared/services/verdicts.py: the verdict and
-  the window's error ratio and p95) and the meta hashes (the last event): one HGETALL a
-  partition and one read_hashes.lua call per 2 000 systems, never a health read per system.
+- Per system, from what the evaluator recorded (shared/services/verdicts.py: the verdict, the
+  window's error ratio and p95, the newest event it saw): one HGETALL a partition, never a
+  health read per system. The newest event is read from the meta hash (read_hashes.lua, 2 000
+  a call) only for the systems with events applied since their evaluation (the `dirty` sets)
+  or without a recorded one, so it is exact without a read per system per scrape.
 """
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +76,12 @@ class SystemFigures:
     last_event_age_s: float | None  # None: no event yet
 
 
+@dataclass(frozen=True)
+class Figures:
+    service: ServiceFigures | None  # None: not asked for
+    systems: list[SystemFigures] | None  # by id; None: not asked for
+
+
 class Metrics:
     def __init__(
         self,
@@ -89,8 +98,56 @@ class Metrics:
         self._partitions = partitions
         self._read_hashes = client.register_script(scripts.source(scripts.READ_HASHES))
 
-    async def service(self, now: datetime) -> ServiceFigures:
-        """The deployment's figures (the per-process ones as last flushed, within a second)."""
+    async def read(
+        self,
+        now: datetime,
+        *,
+        service: bool,
+        per_system: bool,
+        sees: Callable[[int], bool] | None = None,
+    ) -> Figures:
+        """The deployment's figures when `service` (the per-process ones as last flushed, within
+        a second), and when `per_system` those of every registered system `sees` admits (None:
+        all). The registry and the recorded verdicts are read once for both, and the reads of
+        each run at once."""
+        _, listed = await self._registry.listing()
+        chosen = [s for s in listed if sees is None or sees(s.system_id)] if per_system else []
+        changed = await self._dirty() if chosen else set()
+        recorded = await self._verdicts.all()
+        stale = [
+            s
+            for s in chosen
+            if s.system_id in changed
+            or (kept := recorded.get(s.system_id)) is None
+            or kept.last_event_ms is None
+        ]
+        figures, read_ms = await asyncio.gather(
+            self._service(now, listed, recorded) if service else _none(),
+            self._last_events(stale),
+        )
+        now_ms = _ms(now)
+        reread = {s.system_id for s in stale}
+        systems = []
+        for s in chosen:
+            kept = recorded.get(s.system_id)
+            if s.system_id in reread or kept is None:
+                last_ms = read_ms.get(s.system_id)
+            else:
+                last_ms = kept.last_event_ms
+            systems.append(_system_figures(s, kept, last_ms, now_ms))
+        return Figures(figures, systems if per_system else None)
+
+    async def _dirty(self) -> set[int]:
+        """The systems with events applied since their last evaluation (whose recorded newest
+        event may be behind)."""
+        pipe = self._client.pipeline(transaction=False)
+        for p in range((await self._partitions.layout()).streams):
+            pipe.zrange(keys.dirty(p), 0, -1)
+        return {int(member) for members in await pipe.execute() for member in members}
+
+    async def _service(
+        self, now: datetime, systems: Sequence[System], recorded: dict[int, Recorded]
+    ) -> ServiceFigures:
         streams = (await self._partitions.layout()).streams
         now_ms = _ms(now)
         partitions = await self._partition_figures(streams, now_ms)
@@ -98,12 +155,9 @@ class Metrics:
         for key in (keys.METRICS_REQUESTS, keys.METRICS_LATENCY, keys.METRICS_REJECTED,
                     keys.METRICS_DELIVERIES):  # fmt: skip
             pipe.hgetall(key)
-        requests, latency, rejected, deliveries = await pipe.execute()
         # Workers beat with their own wall clock (worker/consumer.py), so the same clock here.
-        alive_since_ms = int(time.time() * 1000) - self._heartbeat_ttl_ms
-        workers = await self._client.zcount(keys.WORKERS, alive_since_ms, "+inf")
-        _, systems = await self._registry.listing()
-        recorded = await self._verdicts.all()
+        pipe.zcount(keys.WORKERS, int(time.time() * 1000) - self._heartbeat_ttl_ms, "+inf")
+        requests, latency, rejected, deliveries, workers = await pipe.execute()
         by_verdict = dict.fromkeys(Verdict, 0)
         newest_ms = None
         for system in systems:
@@ -122,37 +176,29 @@ class Metrics:
             last_verdict_age_s=None if newest_ms is None else max(now_ms - newest_ms, 0) / 1000,
         )
 
-    async def systems(
-        self, now: datetime, sees: Callable[[int], bool] | None = None
-    ) -> list[SystemFigures]:
-        """The figures of every registered system `sees` admits (None: all), by id."""
-        _, listed = await self._registry.listing()
-        chosen = [s for s in listed if sees is None or sees(s.system_id)]
-        recorded = await self._verdicts.all()
-        last_ms = await self._last_events(chosen)
-        now_ms = _ms(now)
-        return [
-            _system_figures(s, recorded.get(s.system_id), last_ms.get(s.system_id), now_ms)
-            for s in chosen
-        ]
-
     async def _last_events(self, systems: Sequence[System]) -> dict[int, int]:
-        """Each system's newest event ts (ms), for those that have one."""
+        """Each system's newest event ts (ms), for those that have one: one read_hashes.lua
+        call per META_PER_CALL systems of a partition, all at once."""
         by_partition: dict[int, list[int]] = {}
         for s in systems:
             by_partition.setdefault(await self._partitions.of(s.system_id), []).append(s.system_id)
+        chunks = [
+            (p, ids[first : first + META_PER_CALL])
+            for p, ids in by_partition.items()
+            for first in range(0, len(ids), META_PER_CALL)
+        ]
+        replies = await asyncio.gather(*(self._last_of(p, chunk) for p, chunk in chunks))
         found: dict[int, int] = {}
-        for p, ids in by_partition.items():
-            for first in range(0, len(ids), META_PER_CALL):
-                chunk = ids[first : first + META_PER_CALL]
-                call = scripts.read_hashes(
-                    [], [keys.system_meta(p, sid) for sid in chunk], [keys.Meta.LAST_TS]
-                )
-                reply = await self._read_hashes(keys=call.keys, args=call.args)
-                for sid, (last_ts,) in zip(chunk, reply, strict=True):
-                    if last_ts:
-                        found[sid] = int(last_ts)
+        for (_, chunk), reply in zip(chunks, replies, strict=True):
+            for sid, (last_ts,) in zip(chunk, reply, strict=True):
+                if last_ts:
+                    found[sid] = int(last_ts)
         return found
+
+    async def _last_of(self, partition: int, system_ids: list[int]) -> Any:
+        metas = [keys.system_meta(partition, sid) for sid in system_ids]
+        call = scripts.read_hashes([], metas, [keys.Meta.LAST_TS])
+        return await self._read_hashes(keys=call.keys, args=call.args)
 
     async def _partition_figures(self, streams: int, now_ms: int) -> list[PartitionFigures]:
         """Every partition's figures, in two pipelined round trips."""
@@ -200,6 +246,10 @@ class Metrics:
                 )
             )
         return out
+
+
+async def _none() -> None:
+    return None
 
 
 def _system_figures(

@@ -4,8 +4,8 @@ The evaluator keeps each system's last verdict in one hash per partition (`keys.
 written by transition.lua), so the overview of any fleet is one HGETALL per partition in one
 pipeline instead of a health read per system. Each verdict says when it was evaluated; the
 caller decides what is too old to trust (the jobs not running) and reads that system live.
-Since GET /metrics, each also carries the figures it was judged on over the policy's window
-(events, error ratio, p95 latency); a value recorded before that has none.
+Since GET /metrics, each also carries what it was judged on: the policy's window (events,
+error ratio, p95 latency) and the newest event's ts; a value recorded before that has none.
 """
 
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ class Recorded:
     # by an evaluator that did not record them).
     error_ratio: float | None = None
     p95_ms: float | None = None
+    last_event_ms: int | None = None  # the newest event the evaluation saw (None: none)
 
 
 class Verdicts:
@@ -46,11 +47,13 @@ class Verdicts:
         for fields in await pipe.execute():
             for system_id, value in fields.items():
                 v = orjson.loads(value)
-                # [verdict, reason, since_ms, evaluated_ms, events, error ratio, p95 ms]
+                # [verdict, reason, since_ms, evaluated_ms, events, error ratio, p95 ms,
+                # last event ms], or the first four when the last four would be zeros
                 counted = len(v) > 4 and v[4] > 0
                 found[int(system_id)] = Recorded(
                     named[v[0]], v[1], int(v[2]), int(v[3]),
                     float(v[5]) if counted else None, float(v[6]) if counted else None,
+                    int(v[7]) if len(v) > 7 and v[7] > 0 else None,
                 )  # fmt: skip
         return found
 

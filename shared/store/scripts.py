@@ -184,8 +184,9 @@ class TransitionStatus(IntEnum):
 
 
 class Evaluation(NamedTuple):
-    """One system's evaluation: its verdict, and the policy's window it was judged on, recorded
-    beside the verdict in `keys.verdicts` for GET /metrics (events 0: no figures recorded)."""
+    """One system's evaluation: its verdict, and what it was judged on, recorded beside the
+    verdict in `keys.verdicts` for GET /metrics: the policy's window (events 0: no figures) and
+    the newest event's ts (0: none)."""
 
     system_id: int
     verdict: str
@@ -193,6 +194,7 @@ class Evaluation(NamedTuple):
     events: int = 0
     error_ratio: float = 0.0
     p95_ms: float = 0.0
+    last_event_ms: int = 0
 
 
 def transition(
@@ -212,7 +214,7 @@ def transitions(partition: int, evaluated: Sequence[Evaluation], at_ms: int, kep
         )
         # Six significant digits: the figures are for graphs, and the hash holds the fleet.
         call.args.extend((e.system_id, e.verdict, e.reason, e.events, f"{e.error_ratio:.6g}",
-                          f"{e.p95_ms:.6g}"))  # fmt: skip
+                          f"{e.p95_ms:.6g}", e.last_event_ms))  # fmt: skip
     return call
 
 

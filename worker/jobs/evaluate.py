@@ -157,7 +157,13 @@ class _Evaluator:
             p = await self.partitions.of(system_id)
             by_partition.setdefault(p, []).append(
                 scripts.Evaluation(
-                    system_id, j.verdict.value, j.reason, j.events, j.error_ratio, j.p95_ms
+                    system_id,
+                    j.verdict.value,
+                    j.reason,
+                    j.events,
+                    j.error_ratio,
+                    j.p95_ms,
+                    j.last_event_ms or 0,
                 )
             )
             due_ms = min(

@@ -230,6 +230,27 @@ def test_recorded_verdicts_and_their_figures_are_the_per_system_series(
     assert value(found, "lso_evaluator_last_verdict_age_seconds") == 0
 
 
+def test_the_last_event_is_the_recorded_one_unless_events_came_since(
+    api: TestClient, client: redis.Redis, clock: Clock, drain: Callable[..., DrainStats]
+) -> None:
+    settled, moved_on = register(api, "settled"), register(api, "moved-on")
+    now_ms = int(clock.now.timestamp() * 1000)
+    for sid in (settled, moved_on):  # evaluated with their newest event 10 min ago
+        client.zrem(keys.dirty(partition(client, sid)), sid)  # taken by the evaluator
+        record(client, scripts.Evaluation(sid, "OK", "fine", 4, 0.0, 1.0, now_ms - 600_000), now_ms)
+    events_at = clock.now - timedelta(seconds=30)
+    assert api.post(f"/systems/{moved_on}/events", json=batch(events_at, 4)).status_code == 202
+    drain()  # applied after the evaluation: dirty, so its meta hash is read
+
+    found = scrape(api)
+    ages = {
+        name: value(found, "lso_system_last_event_age_seconds", system=name, system_id=str(sid))
+        for name, sid in (("settled", settled), ("moved-on", moved_on))
+    }
+    assert ages["settled"] == 600
+    assert ages["moved-on"] is not None and math.isclose(ages["moved-on"], 30, abs_tol=1)
+
+
 def test_deliveries_and_dead_letters_are_read_from_the_store(
     api: TestClient, client: redis.Redis
 ) -> None:

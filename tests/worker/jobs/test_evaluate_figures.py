@@ -1,5 +1,6 @@
-"""The evaluator records, beside each verdict, the figures of the window it judged (for GET
-/metrics): the same error rate and p95 as a health read of that moment, none without events."""
+"""The evaluator records, beside each verdict, what it judged (for GET /metrics): the window's
+error rate and p95 as a health read of that moment has them, and the newest event; none of it
+without events."""
 
 import asyncio
 from collections.abc import Callable
@@ -50,8 +51,9 @@ def test_the_window_figures_are_recorded_with_the_verdict_as_the_health_read_has
     assert raw[:2] == [health["health"], health["reason"]]
     assert raw[4] == 40 and raw[5] == health["error_rate"] == 0.25
     assert abs(raw[6] - health["p95_latency"]) <= 1e-4 * health["p95_latency"]  # 6 digits kept
+    assert raw[7] == int(clock.now.timestamp() * 1000)  # the newest event it saw
     kept = recorded(job_settings)[sid]
-    assert kept.error_ratio == 0.25 and kept.p95_ms == raw[6]
+    assert (kept.error_ratio, kept.p95_ms, kept.last_event_ms) == (0.25, raw[6], raw[7])
 
 
 def test_a_window_without_events_records_no_figures(
@@ -66,4 +68,4 @@ def test_a_window_without_events_records_no_figures(
     raw = orjson.loads(client.hget(keys.verdicts(partition(client, sid)), str(sid)))
     assert raw[0] == "NO_DATA" and len(raw) == 4
     kept = recorded(job_settings)[sid]
-    assert kept.error_ratio is None and kept.p95_ms is None
+    assert (kept.error_ratio, kept.p95_ms, kept.last_event_ms) == (None, None, None)
