@@ -202,8 +202,11 @@ class Metrics:
 
     async def _partition_figures(self, streams: int, now_ms: int) -> list[PartitionFigures]:
         """Every partition's figures, in two pipelined round trips."""
+        # Entry ids are ms of the store's clock: the age of one by the store's TIME (on a
+        # cluster, one node's; their hosts' clocks agree far closer than the seconds that matter).
+        seconds, micros = await self._client.time()
+        store_ms = int(seconds) * 1000 + int(micros) // 1000
         pipe = self._client.pipeline(transaction=False)
-        pipe.time()
         for p in range(streams):
             pipe.hmget(keys.partition_stats(p),
                        [keys.PartitionStats.EVENTS_IN, keys.PartitionStats.EVENTS_OUT])  # fmt: skip
@@ -214,9 +217,7 @@ class Metrics:
             pipe.xinfo_groups(keys.stream(p))  # fails while the stream does not exist
             pipe.xpending(keys.stream(p), keys.GROUP)  # fails without the group
         first = await pipe.execute(raise_on_error=False)
-        seconds, micros = first[0]
-        store_ms = int(seconds) * 1000 + int(micros) // 1000
-        per = [first[1 + 7 * p : 8 + 7 * p] for p in range(streams)]
+        per = [first[7 * p : 7 * p + 7] for p in range(streams)]
         # The oldest entry not delivered to the workers (after the group's last-delivered id),
         # and how many dead letters were ever written (entries-added counts the replayed too).
         pipe = self._client.pipeline(transaction=False)

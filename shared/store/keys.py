@@ -152,7 +152,9 @@ def verdict(partition: int, system_id: int) -> str:
 def verdicts(partition: int) -> str:
     """Hash: every system's last evaluated verdict in one place, so that the fleet overview reads
     a partition in one round trip: field = system id, value = JSON `[verdict, reason, since_ms,
-    evaluated_ms]`, written with `verdict` by transition.lua; the purge removes a field."""
+    evaluated_ms, events, error_ratio, p95_ms, last_event_ms]` (what it was judged on, for GET
+    /metrics; the first four alone when all of that is zero), written with `verdict` by
+    transition.lua; the purge removes a field."""
     return f"{_tag(partition)}:verdicts"
 
 
