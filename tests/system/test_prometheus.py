@@ -21,10 +21,15 @@ from tests.support.processes import REPO
 from tests.support.up import Up, lso_up
 from tests.support.wait import wait_for
 
-pytestmark = [pytest.mark.process, pytest.mark.slow]
-
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+NO_PROMETHEUS = "no prometheus binary (Debian: apt-get install prometheus; scripts/test does)"
+
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason=NO_PROMETHEUS),
+]
 SYSTEM = "billing-etl"
 
 
@@ -59,8 +64,6 @@ def up(tmp_path: Path) -> Iterator[Up]:
 
 @pytest.fixture
 def prometheus(up: Up, tmp_path: Path) -> Iterator[Prometheus]:
-    if not Path(PROMETHEUS).exists():
-        pytest.skip("no prometheus binary (Debian: apt-get install prometheus)")
     rules = tmp_path / "lso-rules.yml"
     rules.write_text(alerting_rules())
     if Path(PROMTOOL).exists():
