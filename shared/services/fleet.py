@@ -26,7 +26,7 @@ from shared.model.systems import System
 from shared.model.verdict import Verdict
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
-from shared.services.verdicts import Verdicts
+from shared.services.verdicts import Recorded, Verdicts
 from shared.settings import Settings
 
 WORST_FIRST = (Verdict.UNHEALTHY, Verdict.DEGRADED, Verdict.NO_DATA, Verdict.OK)
@@ -65,6 +65,7 @@ class _Snapshot:
     lines: list[Line]  # the fresh recorded verdicts, in order
     by_verdict: dict[Verdict, list[Line]]  # the same, per verdict
     unevaluated: list[System]  # no recorded verdict: read live per request
+    by_id: dict[int, tuple[Recorded, Line]]  # what each line was made from
 
 
 def _position(line: Line) -> tuple[int, int]:
@@ -152,19 +153,32 @@ class Fleet:
         ):
             return snap
         recorded = await self._verdicts.all()
+        before = snap.by_id if snap is not None else {}
+        by_id: dict[int, tuple[Recorded, Line]] = {}
         lines, unevaluated = [], []
+        reordered = snap is None or snap.version != version
         for system in systems:
             kept = recorded.get(system.system_id)
-            if kept is not None:
-                lines.append(Line(system.system_id, system.name, kept.verdict, kept.reason,
-                                  kept.since_ms, kept.evaluated_ms))  # fmt: skip
-            else:
+            if kept is None:
                 unevaluated.append(system)
-        lines.sort(key=_position)
+                continue
+            old = before.get(system.system_id)
+            if old is not None and old[0] is kept and old[1].name == system.name:
+                line = old[1]  # unchanged since the last snapshot (Verdicts.all keeps it)
+            else:
+                line = Line(system.system_id, system.name, kept.verdict, kept.reason,
+                            kept.since_ms, kept.evaluated_ms)  # fmt: skip
+                reordered = reordered or old is None or old[1].verdict is not line.verdict
+            by_id[system.system_id] = (kept, line)
+            lines.append(line)
+        if reordered or snap is None:
+            lines.sort(key=_position)
+        else:  # the same systems with the same verdicts: the same order, no sort
+            lines = [by_id[line.system_id][1] for line in snap.lines]
         by_verdict: dict[Verdict, list[Line]] = {}
         for line in lines:
             by_verdict.setdefault(line.verdict, []).append(line)
-        snap = _Snapshot(time.monotonic(), now_ms, version, lines, by_verdict, unevaluated)
+        snap = _Snapshot(time.monotonic(), now_ms, version, lines, by_verdict, unevaluated, by_id)
         self._snapshot = snap
         return snap
 

@@ -144,3 +144,28 @@ def test_the_recorded_verdicts_are_reread_once_older_than_the_refresh(
     assert (line["health"], line["reason"]) == ("UNHEALTHY", "error rate 50% > 10%")
     register(api, "newer")  # a changed registry is a new snapshot at once
     assert {line["name"] for line in api.get("/health").json()["systems"]} == {"later", "newer"}
+
+
+def test_a_verdict_changed_between_snapshots_moves_the_line_and_the_rest_keep_their_order(
+    api: TestClient, client: redis.Redis, clock: Clock
+) -> None:
+    sids = [register(api, f"etl-{i}") for i in range(4)]
+    for sid in sids:
+        record(client, sid, "OK", ms(clock), "fine")
+    assert [line["system_id"] for line in api.get("/health").json()["systems"]] == sids
+
+    clock.now += timedelta(seconds=REFRESH_S)
+    record(client, sids[2], "UNHEALTHY", ms(clock), "silent")  # a change, re-sorted
+    record(client, sids[0], "OK", ms(clock), "fine again")  # re-recorded, same place
+    lines = api.get("/health").json()["systems"]
+    assert [line["system_id"] for line in lines] == [sids[2], sids[0], sids[1], sids[3]]
+    assert lines[1]["reason"] == "fine again"
+
+    clock.now += timedelta(seconds=REFRESH_S)
+    record(client, sids[2], "OK", ms(clock), "recovered")
+    lines = api.get("/health").json()["systems"]
+    assert [line["system_id"] for line in lines] == sids
+    assert [line["reason"] for line in lines] == ["fine again", "fine", "recovered", "fine"]
+
+    clock.now += timedelta(seconds=REFRESH_S)  # nothing changed: the same answer
+    assert api.get("/health").json()["systems"] == lines
