@@ -42,6 +42,9 @@ class Registry:
         self._listed: tuple[tuple[int, int], Sequence[System]] | None = None  # (version, systems)
         self._generation: bytes | str | None = None
         self._generation_checked_s = float("-inf")
+        # Registrations and deletions made through this process, so that what it answers next
+        # (the fleet overview's snapshot) can follow them without a store call.
+        self.local_changes = 0
 
     async def register(self, name: str, description: str | None) -> tuple[bool, System]:
         """Create the system, or return the existing one of that name; True when created."""
@@ -51,6 +54,7 @@ class Registry:
         system = System.model_validate_json(doc)
         created = status == scripts.RegisterStatus.CREATED
         if created:
+            self.local_changes += 1
             await self._to_evaluate(system.system_id)
         return created, system
 
@@ -69,6 +73,7 @@ class Registry:
             (int(status) == scripts.RegisterStatus.CREATED, System.model_validate_json(doc))
             for status, doc in await pipe.execute()
         ]
+        self.local_changes += 1
         now_ms = int(time.time() * 1000)
         pipe = self._client.pipeline(transaction=False)
         for (created, system), (_, _, policy) in zip(registered, systems, strict=True):
@@ -226,6 +231,7 @@ class Registry:
         pipe.hdel(keys.REGISTRY_POLICIES, str(system_id))
         pipe.incr(keys.REGISTRY_GENERATION)
         await pipe.execute()
+        self.local_changes += 1
         self._known.pop(system_id, None)
         self._ids.pop(system.name, None)
         return system, partition

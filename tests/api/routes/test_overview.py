@@ -3,16 +3,18 @@ once with their freshness, systems not evaluated yet read live (a bounded number
 filtered by verdict and name prefix, and paged with a cursor that misses and repeats nothing."""
 
 from datetime import timedelta
+from typing import Any
 
 import redis
 from fastapi.testclient import TestClient
 
 from api.schemas.health import Overview
-from shared.services.fleet import MAX_LIVE_READS, NOT_EVALUATED, REFRESH_S
+from shared.services.fleet import MAX_LIVE_READS, NOT_EVALUATED, REFRESH_S, STALE_S
 from shared.store import scripts
 from tests.support.api import register
 from tests.support.clock import Clock
 from tests.support.store import partition
+from tests.support.wait import wait_for
 
 VERDICTS = ["OK", "UNHEALTHY", "DEGRADED", "NO_DATA"]
 
@@ -139,10 +141,18 @@ def test_the_recorded_verdicts_are_reread_once_older_than_the_refresh(
     record(client, sid, "UNHEALTHY", ms(clock), "error rate 50% > 10%")
     (line,) = api.get("/health").json()["systems"]
     assert line["since"] is None  # the same snapshot, within its REFRESH_S
-    clock.now += timedelta(seconds=REFRESH_S)
-    (line,) = api.get("/health").json()["systems"]
+    clock.now += timedelta(seconds=REFRESH_S)  # past it: rebuilt in the background
+
+    def recorded() -> dict[str, Any] | None:
+        (line,) = api.get("/health").json()["systems"]
+        return line if line["since"] is not None else None
+
+    line = wait_for(recorded, 10, "the snapshot rebuilt in the background")
     assert (line["health"], line["reason"]) == ("UNHEALTHY", "error rate 50% > 10%")
-    register(api, "newer")  # a changed registry is a new snapshot at once
+    record(client, sid, "OK", ms(clock), "fine")
+    clock.now += timedelta(seconds=STALE_S)  # past STALE_S: rebuilt for the answer itself
+    assert api.get("/health").json()["systems"][0]["reason"] == "fine"
+    register(api, "newer")  # registered through this process: a new snapshot at once
     assert {line["name"] for line in api.get("/health").json()["systems"]} == {"later", "newer"}
 
 
@@ -154,18 +164,18 @@ def test_a_verdict_changed_between_snapshots_moves_the_line_and_the_rest_keep_th
         record(client, sid, "OK", ms(clock), "fine")
     assert [line["system_id"] for line in api.get("/health").json()["systems"]] == sids
 
-    clock.now += timedelta(seconds=REFRESH_S)
+    clock.now += timedelta(seconds=STALE_S)
     record(client, sids[2], "UNHEALTHY", ms(clock), "silent")  # a change, re-sorted
     record(client, sids[0], "OK", ms(clock), "fine again")  # re-recorded, same place
     lines = api.get("/health").json()["systems"]
     assert [line["system_id"] for line in lines] == [sids[2], sids[0], sids[1], sids[3]]
     assert lines[1]["reason"] == "fine again"
 
-    clock.now += timedelta(seconds=REFRESH_S)
+    clock.now += timedelta(seconds=STALE_S)
     record(client, sids[2], "OK", ms(clock), "recovered")
     lines = api.get("/health").json()["systems"]
     assert [line["system_id"] for line in lines] == sids
     assert [line["reason"] for line in lines] == ["fine again", "fine", "recovered", "fine"]
 
-    clock.now += timedelta(seconds=REFRESH_S)  # nothing changed: the same answer
+    clock.now += timedelta(seconds=STALE_S)  # nothing changed: the same answer
     assert api.get("/health").json()["systems"] == lines
