@@ -22,6 +22,7 @@ class Ticker(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="lso-ticker", daemon=True)
         self.stopping = threading.Event()
+        self._seen: dict[str, int] = {}  # job -> the last period this ticker tried to claim
 
     def run(self) -> None:
         while not self.stopping.wait(self._pause_s()):
@@ -48,8 +49,14 @@ class Ticker(threading.Thread):
         enqueued = []
         for name, interval_s, func, kwargs in due:
             period = int(now_s // interval_s)
+            if self._seen.get(name) == period:
+                continue  # claimed already, by this ticker or another: no store call per tick
             marker = keys.tick(name, period)
-            if not context.rq_connection().set(marker, 1, nx=True, ex=max(int(interval_s) * 2, 2)):
+            claimed = context.rq_connection().set(
+                marker, 1, nx=True, ex=max(int(interval_s) * 2, 2)
+            )
+            self._seen[name] = period
+            if not claimed:
                 continue
             if queue.count > MAX_QUEUED:
                 log.warning("ticker: %d jobs waiting; %s skipped this period", queue.count, name)
