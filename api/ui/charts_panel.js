@@ -92,7 +92,8 @@ export class ChartsPanel extends Panel {
     const events = points.reduce((n, p) => n + p.total, 0);
     setText(this.note, `${events.toLocaleString()} events over the last ${this.range.label}, ` +
       `in ${stepS >= 3600 ? `${stepS / 3600}-h` : `${stepS / 60}-min`} steps; the verdict of a ` +
-      "step uses the window rules only (error rate, latency, minimum events).");
+      "step follows the live rules over that step (error rate, latency, sustain, recovery, " +
+      "silence); the newest step is the live verdict.");
   }
 
   destroy() {
