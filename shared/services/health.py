@@ -125,7 +125,19 @@ class HealthReader:
         return out
 
     async def _read_batch(self, batch: list["_Read"], fields: list[str]) -> None:
-        """Every hash the reads need (of one partition), in one command."""
+        """Every hash the reads need (of one partition), in one command; a single system's in
+        one pipeline instead, as fast for a few hashes and ~5 % faster for the biggest reads
+        (tens of thousands of fields, which the script would copy into a Lua table first)."""
+        if len(batch) == 1:
+            (r,) = batch
+            pipe = self._client.pipeline(transaction=False)
+            for key in r.hashes():
+                pipe.hgetall(key)
+            pipe.hmget(keys.system_meta(r.partition, r.system_id), fields)
+            *containers, meta = await pipe.execute()
+            r.counters.store(r.order, containers)
+            r.meta = [value or None for value in meta]
+            return
         whole = [key for r in batch for key in r.hashes()]
         partly = [keys.system_meta(r.partition, r.system_id) for r in batch]
         call = scripts.read_hashes(whole, partly, fields)

@@ -262,3 +262,23 @@ def test_a_pass_takes_at_most_its_share_of_due_systems_and_leaves_the_rest_due(
     assert taken(1000, 2) == [b"3"]
     assert taken(1000, 2) == []
     assert client.zrange(keys.due(0), 0, -1) == [b"4"]
+
+
+def test_one_pass_over_several_systems_records_what_each_ones_health_read_says(
+    send: Send,
+    job_api: TestClient,
+    apply_and_evaluate: Callable[..., dict[str, int]],
+) -> None:
+    # Several systems in a pass are read in one read_hashes.lua call (one alone, in a pipeline).
+    sids = [register(job_api, f"batch-{i}", policy={"window_seconds": 60}) for i in range(4)]
+    for sid, (n, status) in zip(sids, [(20, "error"), (30, "ok"), (2, "ok"), (0, "ok")],
+                                strict=True):  # fmt: skip
+        if n:
+            send(sid, n, status)
+    assert apply_and_evaluate()["evaluated"] == 4
+    lines = {line["system_id"]: line for line in job_api.get("/health").json()["systems"]}
+    for sid in sids:
+        live = job_api.get(f"/systems/{sid}/health").json()
+        assert (lines[sid]["health"], lines[sid]["reason"]) == (live["health"], live["reason"])
+        assert lines[sid]["since"] is not None, "recorded by the pass, not read live"
+    assert [lines[sid]["health"] for sid in sids] == ["UNHEALTHY", "OK", "OK", "NO_DATA"]
