@@ -145,6 +145,8 @@ def _error_rate(i: Inputs) -> list[RuleResult]:
 
 def _latency(i: Inputs) -> list[RuleResult]:
     p = i.policy
+    if p.degraded_p95_ms is None and p.unhealthy_p95_ms is None:
+        return []  # the default: no quantile to compute (every evaluation comes here)
     p95 = i.window.all.quantiles(0.95)[0]
     out = []
     if p.degraded_p95_ms is not None:
