@@ -32,10 +32,12 @@ from shared.model.sketch import bucket_of
 from shared.model.time_slots import (
     COUNT_FIELD,
     ERRORS_FIELD,
+    HISTOGRAM_FIELD,
     HISTOGRAM_LEVEL,
     LEVELS,
     container_start,
     counter_field,
+    pack_histogram,
     slot_index,
 )
 from shared.store import keys
@@ -73,7 +75,7 @@ def prefill(store: redis.Redis, system_id: int, window_s: int, events: int, now_
         ranges = fine_ranges if level.slot_s < 60 else [(start, end)]
         for lo, hi in ranges:
             for c in range(container_start(level, lo), hi, level.container_s):
-                fields: dict[str, int] = {}
+                fields: dict[str, int | bytes] = {}
                 for slot_start in range(c, c + level.container_s, level.slot_s):
                     secs = event_seconds(
                         max(slot_start, start), min(slot_start + level.slot_s, end)
@@ -82,8 +84,8 @@ def prefill(store: redis.Redis, system_id: int, window_s: int, events: int, now_
                         continue
                     slot = slot_index(level, slot_start)
                     if level.slot_s >= LEVELS[HISTOGRAM_LEVEL].slot_s:
-                        for b, n in hist.items():
-                            fields[counter_field(slot, b)] = n * secs
+                        scaled = {b: n * secs for b, n in hist.items()}
+                        fields[counter_field(slot, HISTOGRAM_FIELD)] = pack_histogram(scaled)
                     fields[counter_field(slot, COUNT_FIELD)] = sum(hist.values()) * secs
                     fields[counter_field(slot, ERRORS_FIELD)] = math.ceil(errors_per_s * secs)
                 if fields:

@@ -94,7 +94,10 @@ class Settings(BaseSettings):
         "it is counted with latency 0 (jobs).",
     )
     dedupe_ttl_s: int = Field(
-        86_400, ge=60, description="How long an `event_id` is remembered for de-duplication."
+        86_400,
+        ge=60,
+        description="How long an `event_id` is remembered for de-duplication: at least this "
+        "long after its apply, at most twice (ids are kept in sets per half of it).",
     )
     durable_ack: bool = Field(
         False,

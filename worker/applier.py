@@ -9,7 +9,6 @@ atomically with their XACK.
 import enum
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,7 +19,7 @@ from shared.model.codec import Batch, UndecodableEntry, decode_batch
 from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import SyncRedis
-from worker.plan import plan_apply
+from worker.plan import ApplyPlan, plan_apply
 from worker.script_batch import MOVED_ERRORS, ScriptBatch, refresh_slots_if_moved
 
 log = logging.getLogger("lso.worker")
@@ -87,16 +86,22 @@ class RedisApplier:
         for i in dead:
             self.queue_dead_letter(calls, entries[i], "undecodable")
         # Entries found stale are dropped from their group, and the group is planned again (rare:
-        # only when another consumer applied or dead-lettered one of them meanwhile).
+        # only when another consumer applied or dead-lettered one of them meanwhile); so is a
+        # group in which some event ids were applied before, without them.
+        duplicates: dict[int, set[int]] = {}  # index in entries -> event indexes left out
         while pending or dead:
             groups = _groups(entries, pending)
+            plans = []
             for group in groups:
+                known = {p: duplicates[i] for p, (i, _) in enumerate(group) if i in duplicates}
                 plan = plan_apply(
                     [(entries[i].entry_id, batch) for i, batch in group],
                     entries[group[0][0]].partition,
                     self._settings,
                     now_ms,
+                    known,
                 )
+                plans.append(plan)
                 self._apply(keys=plan.keys, args=plan.args, client=calls.pipe_for(plan.keys[0]))
             replies = calls.execute()
             calls = ScriptBatch(self._client)
@@ -112,21 +117,25 @@ class RedisApplier:
                     results[i] = Result(Outcome.DEAD_LETTERED if moved else Outcome.ALREADY_APPLIED)
             dead = []
             pending = []
-            for group, reply in zip(groups, replies[len(replies) - len(groups) :], strict=True):
+            answers = zip(groups, plans, replies[len(replies) - len(groups) :], strict=True)
+            for group, plan, reply in answers:
                 if resend and isinstance(reply, MOVED_ERRORS):
                     pending += group
                 else:
-                    pending += self._settle(entries, group, reply, results)
+                    pending += self._settle(entries, group, plan, reply, results, duplicates)
         return [r if r is not None else Result(Outcome.FAILED) for r in results]
 
     def _settle(
         self,
         entries: Sequence[Entry],
         group: list[tuple[int, Batch]],
+        plan: ApplyPlan,
         reply: object,
         results: list[Result | None],
+        duplicates: dict[int, set[int]],
     ) -> list[tuple[int, Batch]]:
-        """Record the results of one group's reply; returns what must be planned again."""
+        """Record the results of one group's reply; returns what must be planned again (noting
+        in `duplicates` the events to leave out then)."""
         _raise_if_connection_error(reply)
         if isinstance(reply, Exception):
             for i, _ in group:
@@ -140,6 +149,11 @@ class RedisApplier:
             for i in stale:
                 results[i] = Result(Outcome.ALREADY_APPLIED)
             return [(i, batch) for i, batch in group if i not in stale]
+        if status == scripts.ApplyStatus.DUPLICATES:
+            for r in rest:
+                position, index = plan.guards[r - 1]
+                duplicates.setdefault(group[position][0], set()).add(index)
+            return group
         if status == scripts.ApplyStatus.DUPLICATE_BATCH:  # acknowledged, nothing added
             results[group[0][0]] = Result(Outcome.APPLIED, 0)
             return []
@@ -147,9 +161,8 @@ class RedisApplier:
             for i, _ in group:
                 results[i] = Result(Outcome.APPLIED, 0)
             return []
-        skipped = Counter(_owners(group, rest)) if rest else Counter()
         for position, (i, batch) in enumerate(group):
-            results[i] = Result(Outcome.APPLIED, len(batch.events) - skipped[position])
+            results[i] = Result(Outcome.APPLIED, len(batch.events) - plan.left_out.get(position, 0))
         return []
 
     def dead_letter(self, entry: Entry, reason: str, deliveries: int) -> bool:
@@ -213,15 +226,6 @@ def _groups(
         group.append((i, batch))
         sizes[key] += len(batch.events)
     return out
-
-
-def _owners(group: list[tuple[int, Batch]], skipped: list[int]) -> list[int]:
-    """Positions in `group` of the entries owning the skipped guarded contributions (1-based, in
-    plan order: the events with an `event_id`, entry by entry)."""
-    owners: list[int] = []
-    for position, (_, batch) in enumerate(group):
-        owners += [position] * sum(1 for e in batch.events if e.event_id is not None)
-    return [owners[s - 1] for s in skipped]
 
 
 def _raise_if_connection_error(reply: object) -> None:

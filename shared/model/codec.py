@@ -9,13 +9,13 @@ values are null), and `k`, the client's `Idempotency-Key`, only when it sent one
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from shared.model.events import UNCOUNTED_TYPES
 from shared.store.keys import BatchEntry as F
 
 FORMAT_VERSION = b"1"
-_NUMBERS = (int, float)
 
 # Raw events are kept per batch and per *raw chunk* of this much event time: one sorted-set member
 # `["<ref>", [row, ...]]` scored by the bucket's start (worker/plan.py writes,
@@ -71,51 +71,36 @@ class Batch:
     uncounted: int | None = None  # run markers and notes (UNCOUNTED_TYPES)
 
 
+# Rows are decoded and type-checked in compiled code (msgspec): a NamedTuple of exactly these
+# types per row, ~10x faster than checking each value in Python; the worker decodes every event.
+_ROWS = msgspec.json.Decoder(list[Row])
+
+
 def decode_batch(fields: dict[bytes, bytes]) -> Batch:
     """Parse stream entry fields; raises UndecodableEntry for anything malformed."""
     try:
         if fields.get(F.VERSION) != FORMAT_VERSION:
             raise UndecodableEntry(f"unknown format version {fields.get(F.VERSION)!r}")
         system_id = int(fields[F.SYSTEM_ID])
-        rows = orjson.loads(fields[F.ROWS])
         # Strict: the rows are also stored verbatim as raw events (worker/plan.py), so anything
         # the API would not have written makes the entry poison rather than a bad raw event.
-        events: list[Row] = []
-        append = events.append
-        oldest, newest, with_ids, uncounted = 2**63, -(2**63), 0, 0
-        for r in rows:
-            ts, err, latency, kind, stage, run, eid, payload = r  # not 8 values: ValueError
-            if not (
-                type(ts) is int
-                and (err == 0 or err == 1)
-                and type(err) is int
-                and type(latency) in _NUMBERS
-                and type(kind) is str
-                and (stage is None or type(stage) is str)
-                and (run is None or type(run) is str)
-                and (eid is None or type(eid) is str)
-                and (payload is None or type(payload) is dict)
-            ):
-                raise UndecodableEntry(
-                    "a row is not [ts, 0|1, latency, type, stage, run, id, payload]"
-                )
-            append(Row(ts, err, latency, kind, stage, run, eid, payload))
-            if ts < oldest:
-                oldest = ts
-            if ts > newest:
-                newest = ts
-            if eid is not None:
-                with_ids += 1
-            if kind in UNCOUNTED_TYPES:
-                uncounted += 1
+        events = _ROWS.decode(fields[F.ROWS])
+        if not {e.error for e in events} <= {0, 1}:
+            raise UndecodableEntry("a row's error flag is not 0 or 1")
         if len(events) != int(fields[F.EVENTS]):
             raise UndecodableEntry("event count does not match the `n` field")
+        ts = [e.ts_ms for e in events]
+        with_ids = sum(1 for e in events if e.event_id is not None)
+        uncounted = sum(1 for e in events if e.event_type in UNCOUNTED_TYPES)
         key = fields.get(F.IDEMPOTENCY_KEY)
         idempotency_key = None if key is None else key.decode()
     except UndecodableEntry:
         raise
-    except (KeyError, ValueError, TypeError, IndexError, orjson.JSONDecodeError) as exc:
+    except msgspec.ValidationError as exc:
+        raise UndecodableEntry(
+            f"a row is not [ts, 0|1, latency, type, stage, run, id, payload]: {exc}"
+        ) from exc
+    except (KeyError, ValueError, TypeError, msgspec.DecodeError) as exc:
         raise UndecodableEntry(f"{type(exc).__name__}: {exc}") from exc
-    return Batch(
-        system_id, events, idempotency_key, fields[F.ROWS], (oldest, newest), with_ids, uncounted
-    )
+    ts_range = (min(ts), max(ts)) if ts else (2**63, -(2**63))
+    return Batch(system_id, events, idempotency_key, fields[F.ROWS], ts_range, with_ids, uncounted)

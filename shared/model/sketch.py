@@ -13,7 +13,7 @@ from collections.abc import Mapping
 # and the bucket count is what every write and every read of a histogram pays for.
 ALPHA = 0.02
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
-_LOG_GAMMA = math.log(GAMMA)
+LOG_GAMMA = math.log(GAMMA)
 ZERO_BUCKET = "z"
 
 
@@ -21,7 +21,7 @@ def bucket_of(latency_ms: float) -> str:
     """The histogram field name of one latency value."""
     if latency_ms <= 0:
         return ZERO_BUCKET
-    return str(math.ceil(math.log(latency_ms) / _LOG_GAMMA))
+    return str(math.ceil(math.log(latency_ms) / LOG_GAMMA))
 
 
 def bucket_value(bucket: str) -> float:

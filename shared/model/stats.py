@@ -6,7 +6,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shared.model.sketch import quantiles
-from shared.model.time_slots import COUNT_FIELD, ERRORS_FIELD, parse_field
+from shared.model.time_slots import (
+    COUNT_FIELD,
+    ERRORS_FIELD,
+    HISTOGRAM_FIELD,
+    parse_field,
+    unpack_histogram,
+)
 from shared.store.client import text
 
 
@@ -46,10 +52,13 @@ class StagedStats:
     stages: dict[str, Stats] = field(default_factory=dict)
 
 
-def parsed(
-    fields: Mapping[bytes, bytes] | Mapping[str, str],
-) -> Iterable[tuple[int, str, str, int]]:
-    """(slot, bucket, stage, count) of every field of one counter container."""
-    for raw_name, raw_count in fields.items():
-        slot, bucket, stage = parse_field(text(raw_name))
-        yield slot, bucket, stage, int(raw_count)
+def parsed(fields: Mapping[bytes, bytes]) -> Iterable[tuple[int, str, str, int]]:
+    """(slot, COUNT_FIELD or ERRORS_FIELD or a histogram bucket, stage, count) of every count of
+    one counter container."""
+    for raw_name, value in fields.items():
+        slot, kind, stage = parse_field(text(raw_name))
+        if kind == HISTOGRAM_FIELD:
+            for bucket, n in unpack_histogram(value).items():
+                yield slot, bucket, stage, n
+        else:
+            yield slot, kind, stage, int(value)

@@ -65,8 +65,10 @@ def counters(partition: int, system_id: int, container_s: int, container_start_s
     return f"{_tag(partition)}:c:{system_id}:{container_s}:{container_start_s}"
 
 
-def dedupe(partition: int, system_id: int, event_id: str) -> str:
-    return f"{_tag(partition)}:eid:{system_id}:{event_id}"
+def dedupe(partition: int, system_id: int, bucket: int) -> str:
+    """Set of the event ids applied in one bucket of apply time (worker/plan.py:
+    `dedupe_buckets`); it expires `LSO_DEDUPE_TTL_S` after the bucket ends."""
+    return f"{_tag(partition)}:eid:{system_id}:{bucket}"
 
 
 def idempotency(partition: int, system_id: int, key: str) -> str:
@@ -350,9 +352,11 @@ class DeadLetterEntry:
 
 
 # Fields of a counter container (shared/model/time_slots.py formats them as
-# `<slot>:<field or histogram bucket>[:<stage>]`).
+# `<slot>:<field>[:<stage>]`): the event count, the error count, and the latency histogram, a
+# MessagePack map {bucket: count} (shared/model/sketch.py names the buckets).
 COUNT_FIELD = "n"
 ERRORS_FIELD = "e"
+HISTOGRAM_FIELD = "h"
 
 
 def undelivered_member(system_id: int, delivery_id: str) -> str:

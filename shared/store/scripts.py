@@ -112,13 +112,15 @@ def fence(partition: int, system_id: int, token: str, marker_ms: int) -> Call:
 
 class ApplyStatus(IntEnum):
     STALE = 0  # some entries were no longer pending (their 1-based positions follow); no write
-    APPLIED = 1  # positions of the skipped guarded contributions follow
+    APPLIED = 1
     DUPLICATE_BATCH = 2  # the Idempotency-Key was seen before: acknowledged, nothing added
     SYSTEM_DELETED = 3  # the system's tombstone exists: acknowledged and dropped
+    DUPLICATES = 4  # some event ids were applied before (their 1-based positions follow); no write
 
 
-# ARGV of apply.lua before the entry ids: group, event count, raw cutoff ms, raw ttl ms, dedupe
-# ttl s, batch guard key index, runs index key index, run retention s, the plan as JSON.
+# ARGV of apply.lua before the entry ids: group, event count, raw cutoff ms, raw ttl ms, the
+# Idempotency-Key marker's ttl s, batch guard key index, runs index key index, run retention s,
+# the plan as JSON.
 APPLY_FIXED_ARGS = 9
 
 

@@ -3,32 +3,38 @@
 -- The guard is the pending list: every entry must still be pending for the group, otherwise it was
 -- already acknowledged (applied by a consumer that held it before us, or dead-lettered) and
 -- applying it again would double-count. The check is read-only, so a stale entry aborts the call
--- before any write and the caller plans again without it. Being one script, a crash anywhere leaves
--- either nothing done (the entries stay pending and are delivered again) or everything done.
+-- before any write and the caller plans again without it. Events with an `event_id` are looked up
+-- the same way, read-only, in the sets of ids applied before: a duplicate aborts the call and the
+-- caller plans again without it (rare), so the common call adds every event in one pass of
+-- increments. Being one script, a crash anywhere leaves either nothing done (the entries stay
+-- pending and are delivered again) or everything done.
 --
 -- KEYS: 1 stream, 2 raw events zset, 3 system meta hash, 4 partition stats hash,
 --       5 the partition's dirty set (systems to evaluate), 6 the system's deletion tombstone,
---       7.. counter containers, dedupe markers, the Idempotency-Key marker, the runs index and
+--       7.. counter containers, dedupe sets, the Idempotency-Key marker, the runs index and
 --       run summaries (referenced by index in the plan)
--- ARGV: 1 group, 2 event count of the entries, 3 raw cutoff ms, 4 raw ttl ms, 5 dedupe ttl s,
---       6 batch guard key index (the Idempotency-Key marker of a single entry; 0: none),
---       7 runs index key index (0: no runs), 8 run retention s,
+-- ARGV: 1 group, 2 event count of the entries, 3 raw cutoff ms, 4 raw ttl ms,
+--       5 the Idempotency-Key marker's ttl s, 6 batch guard key index (the Idempotency-Key
+--       marker of a single entry; 0: none), 7 runs index key index (0: no runs),
+--       8 run retention s,
 --       9 the plan as JSON (one argument: packing thousands of values into one string is far
 --          cheaper for the client and the server than passing them one by one):
---          {"s": system id,
---           "c": [[key index, expire-at unix s], ...],
---           "k": [[guard key index (0: unconditional; else a dedupe marker that must not exist),
---                  newest ts ms, newest error ts ms (0: none), newest error's raw member,
---                  ARGV index of the first raw score, ARGV index of the last raw member,
---                  [key index, field, amount, ...],
---                  [[run key index, run id, events, errors, first ms, last ms, last is error,
---                    last event type, [stage, events, ...]], ...]], ...]}
+--          {"s": system id, "c": [[key index, expire-at unix s], ...],
+--           "n": newest ts ms, "e": newest error ts ms (0: none), "em": its raw member,
+--           "m": [ARGV index of the first raw score, ARGV index of the last raw member],
+--           "i": [key index, field, amount, ...],
+--           "h": [key index, histogram field, {bucket: count, ...}, ...] (merged into the field's
+--                 MessagePack map: shared/model/time_slots.py),
+--           "r": [[run key index, run id, events, errors, first ms, last ms, last is error,
+--                  last event type, [stage, events, ...]], ...],
+--           and with event ids: "g": [event id, ...], "l": [dedupe set key index to look in,
+--           ...], "w": the dedupe set key index to add them to, "x": its expire-at unix s}
 --          (scores and timestamps are strings, so no precision is lost on the way)
 --       10 number of entries n, 11..10+n their ids, then the raw events as score, member pairs
--- Returns {1, skipped guarded contributions (1-based)...} when applied; {0, stale entries
--- (1-based)...} when some entries were no longer pending (nothing was written); {2} when the
--- batch's Idempotency-Key was applied before (acknowledged and counted out, nothing else);
--- {3} when the system was deleted (acknowledged and counted out, its data not recreated).
+-- Returns {1} when applied; {0, stale entries (1-based)...} or {4, duplicate event ids
+-- (1-based in "g")...} when nothing was written; {2} when the batch's Idempotency-Key was applied
+-- before (acknowledged and counted out, nothing else); {3} when the system was deleted
+-- (acknowledged and counted out, its data not recreated).
 --
 -- A runtime error inside a script does NOT undo the writes made before it, so every key is
 -- type-checked before the first write: a wrong-typed key fails the whole call untouched (the entries
@@ -40,6 +46,9 @@ local runs_index = tonumber(ARGV[7])
 local run_ttl = tonumber(ARGV[8])
 local plan = cjson.decode(ARGV[9])
 local n_entries = tonumber(ARGV[10])
+local ids = plan.g
+-- unpack() has a stack limit: values go to commands 1000 at a time.
+local CHUNK = 1000
 
 local function expect(index, wanted)
   local t = redis.call('TYPE', KEYS[index])['ok']
@@ -51,9 +60,9 @@ local bad = expect(2, 'zset') or expect(3, 'hash') or expect(4, 'hash') or expec
 if batch_guard ~= 0 then bad = bad or expect(batch_guard, 'string') end
 if runs_index ~= 0 then bad = bad or expect(runs_index, 'zset') end
 for _, c in ipairs(plan.c) do bad = bad or expect(c[1], 'hash') end
-for _, k in ipairs(plan.k) do
-  if k[1] ~= 0 then bad = bad or expect(k[1], 'string') end
-  for _, run in ipairs(k[8]) do bad = bad or expect(run[1], 'hash') end
+for _, run in ipairs(plan.r) do bad = bad or expect(run[1], 'hash') end
+if ids then
+  for _, l in ipairs(plan.l) do bad = bad or expect(l, 'set') end
 end
 if bad then return bad end
 
@@ -63,6 +72,22 @@ for i = 1, n_entries do
   if #redis.call('XPENDING', KEYS[1], group, id, id, 1) == 0 then stale[#stale + 1] = i end
 end
 if #stale > 1 then return stale end
+if ids then
+  local seen = {4}
+  for _, l in ipairs(plan.l) do
+    if redis.call('EXISTS', KEYS[l]) == 1 then
+      for j = 1, #ids, CHUNK do
+        local last = math.min(j + CHUNK - 1, #ids)
+        local found = redis.call('SMISMEMBER', KEYS[l], unpack(ids, j, last))
+        for k = 1, #found do
+          if found[k] == 1 then seen[#seen + 1] = j + k - 1 end
+        end
+      end
+    end
+  end
+  if #seen > 1 then return seen end
+end
+
 redis.call('XACK', KEYS[1], group, unpack(ARGV, 11, 10 + n_entries))
 redis.call('HINCRBY', KEYS[4], 'events_out', ARGV[2])
 if redis.call('EXISTS', KEYS[6]) == 1 then return {3} end
@@ -71,42 +96,29 @@ redis.call('ZADD', KEYS[5], 'NX', 0, plan.s)  -- worker/jobs/evaluate.py looks a
 if batch_guard ~= 0 and not redis.call('SET', KEYS[batch_guard], '1', 'NX', 'EX', ARGV[5]) then
   return {2}
 end
-
-local sums, spans, runs, skipped = {}, {}, {}, {1}
-local newest, newest_error, newest_error_member = 0, 0, ''
-for i, k in ipairs(plan.k) do
-  if k[1] == 0 or redis.call('SET', KEYS[k[1]], '1', 'NX', 'EX', ARGV[5]) then
-    newest = math.max(newest, tonumber(k[2]))
-    local error_ms = tonumber(k[3])
-    if error_ms > 0 and error_ms >= newest_error then
-      newest_error, newest_error_member = error_ms, k[4]
-    end
-    spans[#spans + 1] = {k[5], k[6]}
-    local inc = k[7]
-    for j = 1, #inc, 3 do
-      local fields = sums[inc[j]]
-      if not fields then fields = {}; sums[inc[j]] = fields end
-      fields[inc[j + 1]] = (fields[inc[j + 1]] or 0) + inc[j + 2]
-    end
-    for _, run in ipairs(k[8]) do runs[#runs + 1] = run end
-  elseif k[1] ~= 0 then
-    skipped[#skipped + 1] = i - (plan.k[1][1] == 0 and 1 or 0)
+if ids then
+  for j = 1, #ids, CHUNK do
+    redis.call('SADD', KEYS[plan.w], unpack(ids, j, math.min(j + CHUNK - 1, #ids)))
   end
+  redis.call('EXPIREAT', KEYS[plan.w], plan.x)
 end
 
-for key, fields in pairs(sums) do
-  for f, n in pairs(fields) do redis.call('HINCRBY', KEYS[key], f, n) end
+local inc = plan.i
+for j = 1, #inc, 3 do redis.call('HINCRBY', KEYS[inc[j]], inc[j + 1], inc[j + 2]) end
+local merges = plan.h
+for j = 1, #merges, 3 do
+  local key, name = KEYS[merges[j]], merges[j + 1]
+  local stored = redis.call('HGET', key, name)
+  local histogram = stored and cmsgpack.unpack(stored) or {}
+  for bucket, n in pairs(merges[j + 2]) do histogram[bucket] = (histogram[bucket] or 0) + n end
+  redis.call('HSET', key, name, cmsgpack.pack(histogram))
 end
 for _, c in ipairs(plan.c) do redis.call('EXPIREAT', KEYS[c[1]], c[2]) end
--- unpack() has a stack limit; 1000 values are 500 (score, member) pairs.
-local added = false
-for _, span in ipairs(spans) do
-  for j = span[1], span[2], 1000 do
-    redis.call('ZADD', KEYS[2], unpack(ARGV, j, math.min(j + 999, span[2])))
-    added = true
+local first, last = plan.m[1], plan.m[2]
+if last >= first then
+  for j = first, last, CHUNK do
+    redis.call('ZADD', KEYS[2], unpack(ARGV, j, math.min(j + CHUNK - 1, last)))
   end
-end
-if added then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
@@ -118,14 +130,15 @@ local function raise(key, field, value)
   end
   return false
 end
+local newest, newest_error = tonumber(plan.n), tonumber(plan.e)
 if newest > 0 then raise(KEYS[3], 'last_ts', newest) end
 if newest_error > 0 and raise(KEYS[3], 'last_error_ts', newest_error) then
-  redis.call('HSET', KEYS[3], 'last_error', newest_error_member)
+  redis.call('HSET', KEYS[3], 'last_error', plan.em)
 end
 
 -- Run summaries: counts add up; first/last only move outwards; the newest event names the state
 -- (run markers, shared/model/events.py, arrive with zero counts: they only bound and name it).
-for _, run in ipairs(runs) do
+for _, run in ipairs(plan.r) do
   local key = KEYS[run[1]]
   redis.call('HINCRBY', key, 'events', run[3])
   redis.call('HINCRBY', key, 'errors', run[4])
@@ -148,9 +161,9 @@ for _, run in ipairs(runs) do
   redis.call('EXPIREAT', key, math.floor(newest_ms / 1000) + run_ttl)
   redis.call('ZADD', KEYS[runs_index], 'GT', newest_ms, run[2])
 end
-if #runs > 0 then
+if #plan.r > 0 then
   local cutoff = (tonumber(redis.call('TIME')[1]) - run_ttl) * 1000
   redis.call('ZREMRANGEBYSCORE', KEYS[runs_index], '-inf', '(' .. cutoff)
   redis.call('EXPIRE', KEYS[runs_index], run_ttl)
 end
-return skipped
+return {1}
