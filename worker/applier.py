@@ -45,9 +45,27 @@ class Result:
     events: int = 0
 
 
+@dataclass
+class Prepared:
+    """A read's entries decoded and planned, their script calls queued but not sent."""
+
+    entries: Sequence[Entry]
+    now_ms: int
+    results: list[Result | None]
+    dead: list[int]  # indexes in entries of the undecodable ones, queued for the dead letters
+    calls: ScriptBatch
+    groups: list[list[tuple[int, Batch]]]
+    plans: list[ApplyPlan]
+
+
 class Applier(Protocol):
-    def apply(self, entries: Sequence[Entry]) -> list[Result]:
-        """Apply each entry's effect and acknowledge it, atomically per entry.
+    def prepare(self, entries: Sequence[Entry]) -> Prepared:
+        """Decode and plan the entries (CPU only: nothing is sent). The worker prepares a read
+        while the store executes the one before."""
+        ...
+
+    def execute(self, prepared: Prepared) -> list[Result]:
+        """Apply each prepared entry's effect and acknowledge it, atomically per entry.
 
         Re-applying an entry that was already acknowledged changes nothing. Raises a Redis
         connection error when the store cannot be reached; every entry not reported as applied or
@@ -71,8 +89,11 @@ class RedisApplier:
         self._dead_letter = client.register_script(scripts.source(scripts.DEAD_LETTER))
 
     def apply(self, entries: Sequence[Entry]) -> list[Result]:
+        """`execute(prepare(entries))`."""
+        return self.execute(self.prepare(entries))
+
+    def prepare(self, entries: Sequence[Entry]) -> Prepared:
         now_ms = int(time.time() * 1000)
-        resends = 1  # calls refused with MOVED/ASK (slots moved) are sent again once
         results: list[Result | None] = [None] * len(entries)
         pending: list[tuple[int, Batch]] = []  # (index in entries, batch)
         dead: list[int] = []
@@ -85,26 +106,43 @@ class RedisApplier:
         calls = ScriptBatch(self._client)
         for i in dead:
             self.queue_dead_letter(calls, entries[i], "undecodable")
+        groups, plans = self._queue(calls, entries, pending, now_ms, {})
+        return Prepared(entries, now_ms, results, dead, calls, groups, plans)
+
+    def _queue(
+        self,
+        calls: ScriptBatch,
+        entries: Sequence[Entry],
+        pending: list[tuple[int, Batch]],
+        now_ms: int,
+        duplicates: dict[int, set[int]],
+    ) -> tuple[list[list[tuple[int, Batch]]], list[ApplyPlan]]:
+        """Group and plan `pending`, queueing one script call per group on `calls`."""
+        groups = _groups(entries, pending)
+        plans = []
+        for group in groups:
+            known = {p: duplicates[i] for p, (i, _) in enumerate(group) if i in duplicates}
+            plan = plan_apply(
+                [(entries[i].entry_id, batch) for i, batch in group],
+                entries[group[0][0]].partition,
+                self._settings,
+                now_ms,
+                known,
+            )
+            plans.append(plan)
+            self._apply(keys=plan.keys, args=plan.args, client=calls.pipe_for(plan.keys[0]))
+        return groups, plans
+
+    def execute(self, prepared: Prepared) -> list[Result]:
+        entries, results, dead = prepared.entries, prepared.results, prepared.dead
+        calls, groups, plans = prepared.calls, prepared.groups, prepared.plans
+        resends = 1  # calls refused with MOVED/ASK (slots moved) are sent again once
         # Entries found stale are dropped from their group, and the group is planned again (rare:
         # only when another consumer applied or dead-lettered one of them meanwhile); so is a
         # group in which some event ids were applied before, without them.
         duplicates: dict[int, set[int]] = {}  # index in entries -> event indexes left out
-        while pending or dead:
-            groups = _groups(entries, pending)
-            plans = []
-            for group in groups:
-                known = {p: duplicates[i] for p, (i, _) in enumerate(group) if i in duplicates}
-                plan = plan_apply(
-                    [(entries[i].entry_id, batch) for i, batch in group],
-                    entries[group[0][0]].partition,
-                    self._settings,
-                    now_ms,
-                    known,
-                )
-                plans.append(plan)
-                self._apply(keys=plan.keys, args=plan.args, client=calls.pipe_for(plan.keys[0]))
+        while groups or dead:
             replies = calls.execute()
-            calls = ScriptBatch(self._client)
             resend = resends > 0 and refresh_slots_if_moved(self._client, replies)
             resends -= resend
             for i, reply in zip(dead, replies, strict=False):
@@ -116,13 +154,15 @@ class RedisApplier:
                     moved = reply == scripts.DeadLetterStatus.MOVED
                     results[i] = Result(Outcome.DEAD_LETTERED if moved else Outcome.ALREADY_APPLIED)
             dead = []
-            pending = []
+            pending: list[tuple[int, Batch]] = []
             answers = zip(groups, plans, replies[len(replies) - len(groups) :], strict=True)
             for group, plan, reply in answers:
                 if resend and isinstance(reply, MOVED_ERRORS):
                     pending += group
                 else:
                     pending += self._settle(entries, group, plan, reply, results, duplicates)
+            calls = ScriptBatch(self._client)
+            groups, plans = self._queue(calls, entries, pending, prepared.now_ms, duplicates)
         return [r if r is not None else Result(Outcome.FAILED) for r in results]
 
     def _settle(

@@ -4,6 +4,12 @@
 (apply and XACK are one atomic step), and does the periodic upkeep: heartbeat, trimming of
 acknowledged entries, forgetting long-idle consumers. A Redis outage never ends the loop: it backs
 off (capped, jittered) and, once reconnected, first re-reads its own pending entries.
+
+One read is in flight while the next is read and planned: a thread sends the script calls and
+waits for the store (the wait releases the GIL), so the worker's CPU time and the store's overlap
+instead of adding up. Applies of one system may then reach the store in either order, which
+changes nothing: counts add, first/last times only move outwards, and each call re-checks its
+entries and event ids atomically.
 """
 
 import contextlib
@@ -13,6 +19,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import redis
@@ -22,7 +29,7 @@ from shared.settings import Settings
 from shared.store import keys, layout
 from shared.store.client import SyncRedis
 from worker import streams
-from worker.applier import Applier, Entry, Outcome, RedisApplier
+from worker.applier import Applier, Entry, Outcome, RedisApplier, Result
 
 log = logging.getLogger("lso.worker")
 
@@ -70,6 +77,8 @@ class Worker:
         self._claim_cursors: list[str] = []
         self._next_trim = 0.0
         self._next_heartbeat = 0.0
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="lso-apply")
+        self._in_flight: Future[list[Result]] | None = None
 
     def stop(self) -> None:
         """Finish the entries in hand, then leave the loop (safe to call from a signal handler)."""
@@ -79,6 +88,9 @@ class Worker:
         log.info("worker %s starting", self.name)
         while not self.stopping:
             self.run_once()
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            self._settle()  # left pending if it fails: another consumer reclaims it
+        self._sender.shutdown()
         self._leave()
         log.info(
             "worker %s stopped: events=%d applied=%d duplicates=%d dead_lettered=%d failed=%d "
@@ -112,6 +124,9 @@ class Worker:
             self._groups_ready = False
 
     def _pause_after(self, exc: Exception) -> None:
+        # The call in flight ends before its entries may be read again as our own pending ones.
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            self._settle()
         delay_s = self._backoff.next_delay_s()
         self.stats.reconnects += 1
         self._read_own = True
@@ -131,6 +146,7 @@ class Worker:
                 self.client, self.name, self._streams, s.worker_read_count, None, self._history
             )
             if not entries:
+                self._settle()
                 self._read_own = False
                 return True  # not idle yet: new entries come next
             for entry in entries:
@@ -145,8 +161,11 @@ class Worker:
                 s.worker_block_ms,
                 turn=self._reads,
             )
+        if not entries:
+            self._settle()  # idle: what was read is applied before the loop says so
+            return False
         self._apply(entries)
-        return bool(entries)
+        return True
 
     def _claim_if_due(self) -> bool:
         if time.monotonic() < self._next_claim:
@@ -183,9 +202,19 @@ class Worker:
         return True
 
     def _apply(self, entries: list[Entry]) -> None:
+        """Plan `entries` (while the previous call is in flight), then send them."""
         if not entries:
             return
-        for result in self.applier.apply(entries):
+        prepared = self.applier.prepare(entries)
+        self._settle()
+        self._in_flight = self._sender.submit(self.applier.execute, prepared)
+
+    def _settle(self) -> None:
+        """Wait for the call in flight and count its results (raising its error, if any)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return
+        for result in in_flight.result():
             self.stats.outcomes[result.outcome] += 1
             self.stats.events += result.events
 
