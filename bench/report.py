@@ -11,7 +11,7 @@ from bench import adapters
 
 # Figures aggregated as median/min/max over runs, and counts summed over runs.
 MEASURES = ("req_s", "events_s", "p50_ms", "p99_ms", "drain_s")
-EXTRA = ("applied_s", "backlog_end_s")
+EXTRA = ("applied_s", "backlog_end_s", "store_us_per_event", "store_cpu_us_per_event")
 COUNTS = ("requests", "non2xx", "socket_errors")
 
 
@@ -264,6 +264,20 @@ def derived(summary: dict[str, dict[str, Any]]) -> list[str]:
                              for k in ("lso", "floor", "naive"))  # fmt: skip
         if lso and floor and naive:
             out.append(f"- ingest N={n}: LSO/floor {lso / floor:.2f}, LSO/naive {lso / naive:.2f}")
+    applying, naive = (_median(summary, f"ingest_100_{k}", "req_s")
+                       for k in ("lso_applying", "naive"))  # fmt: skip
+    if applying and naive:
+        out.append(f"- ingest N=100 with the worker applying: LSO/naive {applying / naive:.2f}")
+    for workers in (1, 2, 4):
+        name = f"drain_{workers}w"
+        command_us = _median(summary, name, "store_us_per_event")
+        cpu_us = _median(summary, name, "store_cpu_us_per_event")
+        if command_us is not None and cpu_us is not None:
+            out.append(
+                f"- drain with {workers} worker(s): the store spent {command_us:.2f} µs of "
+                f"apply-path command time (EVALSHA + XREADGROUP) and {cpu_us:.2f} µs of "
+                "main-thread CPU per applied event"
+            )
     sustained = summary.get("e2e_sustained")
     if sustained:
         backlog = _median(summary, "e2e_sustained", "backlog_end_s")

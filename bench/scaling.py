@@ -2,12 +2,16 @@
 on a 3-master Valkey cluster (lso/cluster.py), from the same pre-filled backlog.
 
     .venv/bin/python -m bench.scaling [--events 300000] [--systems 24] [--workers 1,2,4] [--runs 3]
+                                      [--plain]
 
 Each round appends `--events` events (100 per batch, one stream entry per batch, as the API does)
 for `--systems` systems spread over LSO_PARTITIONS=12 partitions, then starts the workers and
 times from the first applied entry until every partition's `events_out` equals its `events_in`.
-"store µs/event" is the time the store spent executing commands (INFO commandstats, all nodes)
-per event applied: one store core saturates near 1e6 / that many events/s.
+Events are realistic (bench/scratch.py `fill`: stages, run ids, payloads, ids on half);
+`--plain` sends one stage, no run, no id, no payload (this benchmark's events before issue 18).
+"store µs/event" is the apply path's command time (EVALSHA + XREADGROUP, INFO commandstats, all
+nodes; bench/store_cost.py) per event applied, "store CPU µs/event" the main threads' CPU: one
+store core saturates near 1e6 / that many events/s.
 Everything (store nodes, workers, this process) shares the machine's cores.
 """
 
@@ -27,6 +31,7 @@ import redis.cluster
 
 from bench.procs import spawn, stop
 from bench.scratch import fill
+from bench.store_cost import per_event, store_time
 from lso.cluster import EmbeddedCluster
 from lso.embedded import EmbeddedValkey
 from shared.store import keys, layout
@@ -68,29 +73,16 @@ def counts(client: Client) -> tuple[int, int]:
     return total_in, total_out
 
 
-def store_usec(client: Client) -> int:
-    """Time the store (every node) has spent executing commands, in µs (INFO commandstats)."""
-    if isinstance(client, redis.cluster.RedisCluster):
-        found = client.get_nodes()  # type: ignore[no-untyped-call]
-        nodes = [n.redis_connection for n in found if n.redis_connection is not None]
-    else:
-        nodes = [client]
-    total = 0
-    for node in nodes:
-        stats: dict[str, dict[str, float]] = node.info("commandstats")
-        total += int(sum(s.get("usec", 0) for s in stats.values()))
-    return total
-
-
 def round_events_s(
     env: dict[str, str], client: Client, workers: int, args: argparse.Namespace
-) -> tuple[float, float]:
-    """(events/s drained, store µs per event while draining)."""
+) -> tuple[float, dict[str, float]]:
+    """(events/s drained, the store's time per event while draining)."""
     batches_per_system = args.events // BATCH // args.systems
     for sid in range(1, args.systems + 1):
-        fill(client, batches_per_system, BATCH, 60_000, system_id=sid, partition=sid % PARTITIONS)
+        fill(client, batches_per_system, BATCH, 60_000, system_id=sid, partition=sid % PARTITIONS,
+             realistic=not args.plain)  # fmt: skip
     target, first_out = counts(client)
-    busy_before = store_usec(client)
+    busy_before = store_time(client)
     argv = [sys.executable, "-m", "lso.cli", "worker"]
     procs = [spawn(argv, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
     try:
@@ -109,7 +101,7 @@ def round_events_s(
         for proc in procs:
             stop(proc, "worker", 15.0)
     applied = done - first_out
-    return applied / elapsed, (store_usec(client) - busy_before) / applied
+    return applied / elapsed, per_event(busy_before, store_time(client), applied)
 
 
 def main() -> None:
@@ -120,12 +112,14 @@ def main() -> None:
     p.add_argument("--stores", default="single,cluster")
     p.add_argument("--timeout-s", type=float, default=300.0)
     p.add_argument("--runs", type=int, default=3, help="rounds per cell; the median is shown")
+    p.add_argument("--plain", action="store_true", help="plain events, not realistic ones")
     args = p.parse_args()
     counts_of_workers = [int(w) for w in args.workers.split(",")]
     print(f"machine: {os.cpu_count()} cores; {args.events} events per round, "
           f"{args.systems} systems, {PARTITIONS} partitions")  # fmt: skip
-    print("| store | workers | events/s (median) | min–max | per worker | store µs/event |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| store | workers | events/s (median) | min–max | per worker | store µs/event "
+          "| store CPU µs/event |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.stores.split(","):
             with store(kind, Path(tmp)) as (env, client):
@@ -134,10 +128,12 @@ def main() -> None:
                     rounds = [round_events_s(env, client, workers, args) for _ in range(args.runs)]
                     rates = sorted(r for r, _ in rounds)
                     rate = statistics.median(rates)
-                    usec = statistics.median(u for _, u in rounds)
+                    usec = statistics.median(u["store_us_per_event"] for _, u in rounds)
+                    cpu = statistics.median(u["store_cpu_us_per_event"] for _, u in rounds)
                     label = "1 server" if kind == "single" else "3-master cluster"
-                    print(f"| {label} | {workers} | {rate:,.0f} | {rates[0]:,.0f}–{rates[-1]:,.0f} "
-                          f"| {rate / workers:,.0f} | {usec:.2f} |", flush=True)  # fmt: skip
+                    spread = f"{rates[0]:,.0f}–{rates[-1]:,.0f}"
+                    print(f"| {label} | {workers} | {rate:,.0f} | {spread} | {rate / workers:,.0f} "
+                          f"| {usec:.2f} | {cpu:.2f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import redis
 from bench import wrk
 from bench.health_read import prefill
 from bench.scratch import fill
+from bench.store_cost import per_event, store_time
 
 if TYPE_CHECKING:
     from bench.run import Bench
@@ -134,7 +135,9 @@ def _rank(ordered: list[float], q: float) -> float:
 
 
 def drain(bench: "Bench", batches: int) -> dict[str, dict[str, Any]]:
-    """Events/s per worker process for 1, 2 and 4 `lso worker` processes on a pre-filled stream."""
+    """Events/s per worker process for 1, 2 and 4 `lso worker` processes on a pre-filled stream
+    of realistic events (bench/scratch.py `fill`: stages, run ids, payloads, ids on half), and
+    the store's time per applied event (bench/store_cost.py)."""
     s = bench.stack
     rows: dict[str, dict[str, Any]] = {}
     store = redis.Redis.from_url(s.valkey.url)
@@ -142,8 +145,9 @@ def drain(bench: "Bench", batches: int) -> dict[str, dict[str, Any]]:
         for workers in (1, 2, 4):
             s.stop_workers()
             sid = s.register(f"bench-drain-{workers}-{time.monotonic_ns()}")
-            fill(store, batches, E2E_BATCH, 2000, system_id=sid)
+            fill(store, batches, E2E_BATCH, 60_000, system_id=sid, realistic=True)
             first_out = s.counts()[1]
+            store_before = store_time(store)
             s.start_workers(workers)
             # Timed from the first applied entry: process start-up is not drain speed.
             deadline = time.monotonic() + bench.opts.drain_timeout_s
@@ -159,6 +163,7 @@ def drain(bench: "Bench", batches: int) -> dict[str, dict[str, Any]]:
                 "conns": None,
                 "events_s": rate / workers,
                 "drain_s": elapsed,
+                **per_event(store_before, store_time(store), batches * E2E_BATCH),
             }
         s.stop_workers()
         s.start_workers(1)

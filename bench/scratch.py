@@ -43,6 +43,9 @@ def scratch_store() -> Iterator[tuple[str, redis.Redis]]:
             server.wait(10)
 
 
+STAGES = ("extract", "transform", "load")
+
+
 def fill(
     client: redis.Redis | redis.cluster.RedisCluster,
     batches: int,
@@ -53,22 +56,39 @@ def fill(
     burst_ms: int | None = None,
     payload: dict[str, object] | None = None,
     partition: int = 0,
+    realistic: bool = False,
 ) -> None:
     """Append batches of `system_id` (to `partition`): ts spread over `spread_ms` before now (with
     `burst_ms`, each batch's events lie within that much before a time spread so), lognormal
-    latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the API does."""
+    latencies, 5 % errors; one stream entry per batch, counted in `events_in`, as the API does.
+
+    `realistic`: as pipelines report (issue 18): each batch a 2-s burst, one of three stages per
+    event, a run id per batch (7 runs in turn), a ~30-byte payload, a unique event id on half of
+    the events."""
     rng = random.Random(1)
     now_ms = int(time.time() * 1000)
-    for _ in range(batches):
+    if realistic:
+        burst_ms = 2000
+    salt = f"{time.time_ns():x}"  # ids unique across calls too: a repeat would be a duplicate
+    for b in range(batches):
         if burst_ms is None:
             base, width = now_ms, spread_ms
         else:
             base, width = now_ms - rng.randrange(spread_ms + 1), burst_ms
-        rows = [
-            [base - rng.randrange(width + 1), int(rng.random() < 0.05),
-             round(rng.lognormvariate(3, 1), 2), "load", "transform", run_id, None, payload]
-            for _ in range(size)
-        ]  # fmt: skip
+        if realistic:
+            rows = [
+                [base - rng.randrange(width + 1), int(rng.random() < 0.05),
+                 round(rng.lognormvariate(3, 1), 2), "load", STAGES[i % 3],
+                 f"run-{system_id}-{b % 7}", f"{salt}-{b}-{i}" if i % 2 == 0 else None,
+                 {"table": "orders", "rows": rng.randrange(10_000)}]
+                for i in range(size)
+            ]  # fmt: skip
+        else:
+            rows = [
+                [base - rng.randrange(width + 1), int(rng.random() < 0.05),
+                 round(rng.lognormvariate(3, 1), 2), "load", "transform", run_id, None, payload]
+                for _ in range(size)
+            ]  # fmt: skip
         pipe = client.pipeline(transaction=True)
         pipe.xadd(keys.stream(partition), encode_batch(system_id, rows))  # type: ignore[arg-type]
         pipe.hincrby(keys.partition_stats(partition), "events_in", size)

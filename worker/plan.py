@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from shared.model.codec import RAW_CHUNK_MS, Batch, Row
+from shared.model.time_slots import COMPACT_BYTES, pack_histogram
 from shared.settings import Settings
 from shared.store import keys, scripts
 from worker.tally import tally
@@ -195,11 +196,11 @@ def plan_apply(
         expiries[pos] = c[1] + c[0] + settings.counter_retention_s
         for name, n in fields.items():
             increments += (pos, name, n)
-    merges: list[int | str | dict[str, int]] = []
+    deltas: list[tuple[int, str, dict[str, int]]] = []
     for c, histograms in counted.histograms.items():
         pos = container(c)
         for name, histogram in histograms.items():
-            merges += (pos, name, histogram)
+            deltas.append((pos, name, histogram))
     runs: list[list[object]] = []
     for run in counted.runs:
         stages: list[int | str] = []
@@ -221,6 +222,12 @@ def plan_apply(
     first_member = scripts.APPLY_FIXED_ARGS + len(tail) + 1
     tail += members
     last_member = scripts.APPLY_FIXED_ARGS + len(tail)
+    # Each histogram's additions travel packed as the store keeps them (time_slots.py), in ARGV:
+    # the script appends them to the field without decoding anything.
+    merges: list[int | str] = []
+    for pos, name, histogram in deltas:
+        tail.append(pack_histogram(histogram))
+        merges += (pos, name, scripts.APPLY_FIXED_ARGS + len(tail))
     dedupe: dict[str, object] = {}
     if guard_ids:
         into, lookups = dedupe_buckets(now_ms, settings.dedupe_ttl_s)
@@ -241,6 +248,7 @@ def plan_apply(
         "m": [first_member, last_member],
         "i": increments,
         "h": merges,
+        "z": COMPACT_BYTES,
         "r": runs,
         **dedupe,
     }

@@ -3,9 +3,9 @@
 Counters are kept at five resolutions (1 s, 10 s, 1 min, 10 min, 1 h). Slots of one resolution are
 grouped into a *container* hash (ten 1-s slots per 10-s container, six 10-s slots per minute, ...),
 field `"<slot>:n"` holding the event count, `"<slot>:e"` the error count and, from the 10-s
-resolution up, `"<slot>:h"` the latency histogram, one MessagePack map {bucket: count} (see
-`pack_histogram`); each followed by `":<stage>"` for events that name a stage (a system's totals
-sum over stages). A window `[start, end]` in
+resolution up, `"<slot>:h"` the latency histogram, MessagePack maps {bucket: count} whose counts
+add up (see `COMPACT_BYTES`); each followed by `":<stage>"` for events that name a stage (a
+system's totals sum over stages). A window `[start, end]` in
 whole seconds is covered exactly by aligned slots, coarse in the middle and fine at the edges; all
 the slots needed at one resolution lie in at most two containers, so a read touches at most ten
 hashes whatever the window length or the number of events.
@@ -16,7 +16,7 @@ reading them per second would multiply the cost of every write and every read by
 precision that no latency quantile needs. A histogram is one field, not one field per bucket: the
 store's cost per applied event is one script command per *field* it increments (~1.5 µs each,
 whatever the field), and a burst of events spreads over tens of buckets per slot and stage, so
-apply.lua merges a whole slot's buckets with one HGET and one HSET instead of one HINCRBY each.
+apply.lua adds a whole slot's buckets with one HGET and one HSET instead of one HINCRBY each.
 """
 
 from collections import defaultdict
@@ -76,15 +76,30 @@ def parse_field(name: str) -> tuple[int, str, str]:
     return int(slot), kind, stage[0] if stage else ""
 
 
+# A histogram field holds one or more MessagePack maps {bucket: count} one after the other, whose
+# counts add up: apply.lua appends each apply's additions and sums the maps into one when the field
+# would grow past this many bytes (a map of ~150 buckets is ~800 bytes, a burst adds ~100-300;
+# a read decodes at most this much per field).
+COMPACT_BYTES = 3072
+
+
 def pack_histogram(histogram: Mapping[str, int]) -> bytes:
-    """A histogram field's value: {bucket: count} as a MessagePack map (what apply.lua's
-    `cmsgpack.pack` writes too)."""
+    """{bucket: count} as one MessagePack map (what apply.lua's `cmsgpack.pack` writes too)."""
     return msgpack.packb(dict(histogram))  # type: ignore[no-any-return]
 
 
 def unpack_histogram(value: bytes) -> dict[str, int]:
-    """{bucket: count} of a histogram field's value."""
-    return msgpack.unpackb(value)  # type: ignore[no-any-return]
+    """{bucket: count} of a histogram field's value (its maps summed)."""
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(value)
+    maps: list[dict[str, int]] = list(unpacker)
+    if len(maps) == 1:
+        return maps[0]
+    total: dict[str, int] = {}
+    for histogram in maps:
+        for bucket, n in histogram.items():
+            total[bucket] = total.get(bucket, 0) + n
+    return total
 
 
 def cover(start_s: int, end_s: int) -> dict[tuple[int, int], set[int]]:

@@ -30,9 +30,14 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     for n in SIZES:
         for variant in ("floor", "naive", "lso"):
             assert summary[f"ingest_{n}_{variant}"]["req_s"]["median"] > 0
+    assert summary["ingest_100_lso_applying"]["req_s"]["median"] > 0, "ingest, worker applying"
     assert {"e2e_closed", "e2e_sustained", "e2e_half"} <= summary.keys()
     assert summary["e2e_half"]["p99_ms"]["median"] > 0, "the visibility probe measured"
     assert {"drain_1w", "drain_2w", "drain_4w"} <= summary.keys()
+    for workers in (1, 2, 4):
+        drained = summary[f"drain_{workers}w"]
+        assert drained["store_us_per_event"]["median"] > 0, "the store's time per event"
+        assert drained["store_cpu_us_per_event"]["median"] > 0
     assert sum(1 for name in summary if name.startswith("health ")) == 2 * 3 * 2 + 1
     assert all(acc["ok"] for acc in result["accounting"]), result["accounting"]
     abuse = {name: agg for name, agg in summary.items() if agg["kind"] == "abuse"}

@@ -1,9 +1,14 @@
 """The atomic apply step, on the real servers (apply.lua merges histograms with cmsgpack, which
 fakeredis's Lua lacks)."""
 
+from collections import Counter
+
+import msgpack
 import pytest
 import redis
 
+from shared.model.sketch import bucket_of
+from shared.model.time_slots import COMPACT_BYTES, unpack_histogram
 from shared.settings import Settings
 from shared.store import keys
 from tests.support.events import now_ms, row
@@ -64,6 +69,25 @@ def test_ids_applied_by_an_earlier_call_are_left_out_and_the_rest_applied(
     ids = sorted(r[6] for r in raw_rows(store, 1) if r[6] is not None)
     assert ids == ["a", "b", "c", "d"], "a duplicate's raw row is not stored again"
     assert store.xpending(keys.stream(0), keys.GROUP)["pending"] == 0
+
+
+def test_a_histogram_field_appended_to_apply_after_apply_is_summed_when_it_grows(
+    store: redis.Redis, settings: Settings
+) -> None:
+    at = now_ms()
+    latencies = [round(1.05**i, 3) for i in range(400)] * 2  # 400 buckets, each twice
+    for start in range(0, 800, 10):  # one apply call per batch: one addition each
+        append(store, 1, [row(at, latency_ms=x) for x in latencies[start : start + 10]])
+        RedisApplier(store, settings).apply(deliver(store))
+
+    second = at // 1000
+    day = second - second % 86_400
+    value = store.hget(keys.counters(0, 1, 86_400, day), f"{(second - day) // 3600}:h:extract")
+    assert value is not None and len(value) <= COMPACT_BYTES
+    assert unpack_histogram(value) == Counter(bucket_of(x) for x in latencies)
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(value)
+    assert 1 <= len(list(unpacker)) < 80, "summed into one map when it grew, appended to since"
 
 
 def test_undecodable_entry_goes_to_dead_letters_with_the_error(

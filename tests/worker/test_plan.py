@@ -7,7 +7,7 @@ import orjson
 from shared.model.codec import RAW_CHUNK_MS, Batch, Row, decode_batch, encode_batch
 from shared.model.events import RUN_END
 from shared.model.sketch import bucket_of
-from shared.model.time_slots import LEVELS
+from shared.model.time_slots import LEVELS, unpack_histogram
 from shared.settings import Settings
 from shared.store import keys
 from worker.plan import dedupe_buckets, plan_apply
@@ -63,7 +63,8 @@ def test_events_without_ids_share_one_contribution_with_summed_increments() -> N
     # ... and from the 10-s level on, one histogram field: all three in one latency bucket
     merges = plan_body["h"]
     assert [str(f).split(":")[1] for f in merges[1::3]] == ["h"] * (len(LEVELS) - 1)
-    assert merges[2::3] == [{bucket_of(10.0): 3}] * (len(LEVELS) - 1)
+    additions = [unpack_histogram(plan.args[i - 1]) for i in merges[2::3]]
+    assert additions == [{bucket_of(10.0): 3}] * (len(LEVELS) - 1)
     assert plan_body["r"] == []
     assert "g" not in plan_body, "no event ids: no dedupe lookups"
 
@@ -73,8 +74,8 @@ def test_histograms_are_kept_per_slot_and_stage() -> None:
     plan = plan_apply([("1-0", batch)], 0, Settings(), NOW_MS)
     merges = body(plan.args)["h"]
     ten_s = [
-        (name, histogram)
-        for pos, name, histogram in zip(merges[::3], merges[1::3], merges[2::3], strict=True)
+        (name, unpack_histogram(plan.args[i - 1]))
+        for pos, name, i in zip(merges[::3], merges[1::3], merges[2::3], strict=True)
         if plan.keys[pos - 1].split(":")[-2] == "60"
     ]
     slot = (NOW_MS // 1000 % 60) // 10
