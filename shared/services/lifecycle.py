@@ -1,7 +1,6 @@
 """A system's life: registration with its first ingest key, and deletion with everything that
 hangs off it (keys, channels, data)."""
 
-import time
 from dataclasses import dataclass
 
 from shared.errors import SystemNotFound
@@ -78,7 +77,7 @@ class Lifecycle:
         if deleted is None:
             raise SystemNotFound(system_id)
         system, partition = deleted
-        await self._dependencies.drop(system_id, int(time.time() * 1000))
+        await self._dependencies.drop(system_id)
         for key in await self._keys.for_system(system_id):
             if key.systems == [system_id]:
                 await self._keys.revoke(system_id, key.key_id)
