@@ -13,6 +13,7 @@ from tests.support.api import add_channels, register
 from tests.support.clock import Clock
 from tests.support.jobs import RunJobs, Send
 from tests.support.receiver import Receiver
+from worker.jobs import evaluate
 
 RELEASE_AFTER_S = 10
 POLICY = {"window_seconds": 60, "release_after_s": RELEASE_AFTER_S}
@@ -179,3 +180,28 @@ def test_deleting_the_upstream_removes_its_edges_and_releases_the_holds(
     apply_and_evaluate()
     run_jobs()
     assert told(receiver) == [(up, "OK", "UNHEALTHY"), (down, "OK", "UNHEALTHY")]
+
+
+def test_a_change_costs_its_subgraph_not_the_fleet(
+    watched: Callable[[str], int],
+    job_api: TestClient,
+    send: Send,
+    apply_and_evaluate: Evaluate,
+    clock: Clock,
+) -> None:
+    fleet = job_api.post("/systems/bulk", json={"systems": [{"name": f"s{i}"} for i in range(300)]})
+    assert fleet.status_code == 200, fleet.text
+    extract, transform, load = (watched(n) for n in ("extract", "transform", "load"))
+    depends(job_api, transform, extract)
+    depends(job_api, load, transform)
+    apply_and_evaluate()  # every system's first verdict
+    evaluator = evaluate._kept[0]
+    evaluator.dependencies.reads = 0
+
+    clock.now += timedelta(seconds=1)
+    send(extract, 20, "error")  # the head of the chain fails: its closure is touched
+    assert apply_and_evaluate()["evaluated"] == 1
+    send(load, 20, "error")  # the tail fails: its upstream closure is read for its hold
+    assert apply_and_evaluate()["evaluated"] == 1
+    assert evaluator.dependencies.reads <= 2  # transform and extract, whatever the fleet
+    assert newest(job_api, load)["status"] == "held"
