@@ -16,6 +16,7 @@ from api.auth import Authenticator, CallerDep
 from shared.ingest.accept import Ingest
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
+from shared.services.dependencies import Dependencies
 from shared.services.fleet import Fleet
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
@@ -67,6 +68,7 @@ ChannelsDep = Annotated[Channels, _state("channels", Channels)]
 JobsDep = Annotated[Jobs, _state("jobs", Jobs)]
 LifecycleDep = Annotated[Lifecycle, _state("lifecycle", Lifecycle)]
 MetricsDep = Annotated[Metrics, _state("metrics", Metrics)]
+DependenciesDep = Annotated[Dependencies, _state("dependencies", Dependencies)]
 # The current time; tests replace `app.state.clock` to put windows exactly where they want them.
 NowDep = Annotated[datetime, Depends(_now)]
 SystemId = Annotated[int, Path(ge=1, description="Id assigned at registration")]

@@ -31,6 +31,7 @@ from api.routes import (
     channels,
     dashboard,
     dead_letters,
+    dependencies,
     events,
     health,
     keys,
@@ -52,6 +53,7 @@ from shared.ingest.rejections import RejectionBudget
 from shared.ingest.validate import BatchValidator
 from shared.services.backlog import Readiness
 from shared.services.dead_letters import DeadLetters
+from shared.services.dependencies import Dependencies
 from shared.services.fleet import Fleet
 from shared.services.health import HealthReader
 from shared.services.history import HistoryReader
@@ -114,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middlewares(app, settings)
     for module in (
         systems, keys, policies, rate_limits, events, health, runs, probes, dead_letters,
-        channels, notifications, lineage, otlp, pings, badges, dashboard, metrics,
+        channels, notifications, dependencies, lineage, otlp, pings, badges, dashboard, metrics,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_schema_components(app, events.BODY_COMPONENTS)
@@ -177,7 +179,8 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     )
     state.health_reader = HealthReader(client, settings, partitions)
     verdicts = Verdicts(client, partitions)
-    state.fleet = Fleet(registry, verdicts, state.health_reader, settings)
+    state.dependencies = Dependencies(client, registry, partitions)
+    state.fleet = Fleet(registry, verdicts, state.health_reader, settings, state.dependencies)
     state.metrics = Metrics(client, settings, registry, verdicts, partitions)
     state.history = HistoryReader(client, settings, partitions)
     state.raw_events = RawEvents(client, settings, partitions)
@@ -189,7 +192,8 @@ def _build_services(state: Any, settings: Settings, client: AsyncRedis) -> None:
     state.dead_letters = DeadLetters(client, settings, partitions)
     state.channels = Channels(client, partitions, settings.allow_private_webhooks)
     state.jobs = Jobs(settings)
-    state.lifecycle = Lifecycle(registry, state.authenticator.store, state.channels, state.jobs)
+    state.lifecycle = Lifecycle(registry, state.authenticator.store, state.channels, state.jobs,
+                                state.dependencies)  # fmt: skip
 
 
 def _add_schema_components(app: FastAPI, components: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from shared.model.dependencies import UpstreamFailure
 from shared.model.times import iso_ms
 from shared.services.fleet import Line
 
@@ -21,7 +22,13 @@ def line_json(line: Line) -> dict[str, object]:
     since, evaluated = line.since_ms, line.evaluated_ms
     return {"system_id": line.system_id, "name": line.name, "health": line.verdict.value,
             "reason": line.reason, "since": None if since is None else iso_ms(since),
-            "evaluated_at": None if evaluated is None else iso_ms(evaluated)}  # fmt: skip
+            "evaluated_at": None if evaluated is None else iso_ms(evaluated),
+            "upstream": [_upstream(u) for u in line.upstream]}  # fmt: skip
+
+
+def _upstream(u: UpstreamFailure) -> dict[str, object]:
+    since = None if u.since is None else iso_ms(round(u.since.timestamp() * 1000))
+    return {"system_id": u.system_id, "name": u.name, "health": u.health.value, "since": since}
 
 
 class OverviewJson:

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from shared.model.dependencies import UpstreamFailure
 from shared.model.health import Health, LastError, Rule, StageHealth
 from shared.model.verdict import Verdict
 
@@ -27,6 +28,9 @@ class SystemVerdict(BaseModel):
     evaluated_at: datetime | None = Field(
         description="When this verdict was computed (null: not evaluated yet)"
     )
+    upstream: list[UpstreamFailure] = Field(
+        description="The failing upstreams that explain it (empty: none fails)"
+    )
     # With `figures=true` only: the policy's window, read for the lines of the page.
     window_seconds: int | None = Field(None, description="figures=true: the policy's window")
     total: int | None = Field(None, description="figures=true: events in the window")
@@ -49,4 +53,5 @@ __all__ = [
     "LastError",
     "Rule",
     "StageHealth",
+    "UpstreamFailure",
 ]  # the domain's models, re-exported as responses

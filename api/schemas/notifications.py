@@ -65,13 +65,19 @@ class Delivery(BaseModel):
     reason: str | None
     at: datetime = Field(description="When the verdict changed")
     status: Literal["held", "queued", "retrying", "delivered", "failed"] = Field(
-        description="held: not sent yet because of the flapping control (see held_until)"
+        description="held: not sent yet, because of the flapping control or a failing upstream "
+        "(see held_until, held_reason)"
     )
     attempts: int
     last_error: str | None
     created_at: datetime
     updated_at: datetime
-    held_until: datetime | None = Field(None, description="When a held notification goes out")
+    held_until: datetime | None = Field(
+        None, description="When a held notification goes out (null: while its upstream fails)"
+    )
+    held_reason: str | None = Field(
+        None, description="Why it is held for an upstream, e.g. `upstream extract (3) is UNHEALTHY`"
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -1,5 +1,5 @@
-// The system page's lists: runs (with a duration chart), recent errors (raw events),
-// transitions and notification deliveries. Every value users wrote is shown as text.
+// The system page's lists: its upstreams, runs (with a duration chart), recent errors (raw
+// events), transitions and notification deliveries. Every value users wrote is shown as text.
 
 import { get } from "./api.js";
 import { badge, fillRows, h, table } from "./dom.js";
@@ -92,6 +92,31 @@ export class ErrorsPanel extends Panel {
   }
 }
 
+/** GET /systems/{id}/dependencies, with each upstream's verdict from GET /dependencies. */
+export class UpstreamsPanel extends Panel {
+  constructor(systemId) {
+    super("upstreams-h", "Upstreams", 10000);
+    this.id = systemId;
+    this.list = table("Upstreams", ["Upstream", "Verdict"]);
+    this.el.append(h("div", { class: "table-wrap" }, this.list.el));
+  }
+
+  async refresh() {
+    const { depends_on: ids } = await get(`/systems/${this.id}/dependencies`);
+    const nodes = new Map();
+    if (ids.length) {
+      for (const node of (await get("/dependencies")).nodes) nodes.set(node.system_id, node);
+    }
+    fillRows(this.list.body, 2, ids.map((id) => {
+      const node = nodes.get(id);
+      return [
+        h("td", null, h("a", { href: `#/systems/${id}` }, node ? node.name : `system ${id}`)),
+        h("td", null, badge(node ? node.health : "NO_DATA")),
+      ];
+    }), "Depends on no other system (PUT /systems/{id}/dependencies).");
+  }
+}
+
 export class TransitionsPanel extends Panel {
   constructor(systemId) {
     super("transitions-h", "Transitions", 10000);
@@ -127,7 +152,8 @@ export class NotificationsPanel extends Panel {
       h("td", { class: "num" }, String(d.channel_id)),
       h("td", null, badge(d.from), " → ", badge(d.to)),
       h("td", null, h("span", { class: `delivery d-${d.status}` }, d.status),
-        d.held_until ? ` until ${when(d.held_until)}` : null),
+        d.held_until ? ` until ${when(d.held_until)}` : null,
+        d.held_reason ? h("span", { class: "held-reason" }, ` (${d.held_reason})`) : null),
       h("td", { class: "num" }, count(d.attempts)),
       d.last_error || "—",
     ]), "No notification sent: add a channel (POST /systems/{id}/channels).");

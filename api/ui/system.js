@@ -1,4 +1,5 @@
-// One system's page: its verdict and why (rules against thresholds), charts of the last hour,
+// One system's page: its verdict and why (rules against thresholds, the failing upstream that
+// explains it), its upstreams, charts of the last hour,
 // day or week, stages, runs, recent errors, transitions, notifications and, for admin keys,
 // mute and policy. Each panel refreshes on its own period; a refresh replaces text and chart
 // data in place.
@@ -7,7 +8,9 @@ import { ApiError, get } from "./api.js";
 import { badge, fillRows, h, setAttr, setBadge, setText, table } from "./dom.js";
 import { ago, count, ms, percent, ruleValue, when } from "./format.js";
 import { ChartsPanel } from "./charts_panel.js";
-import { ErrorsPanel, NotificationsPanel, RunsPanel, TransitionsPanel } from "./panels.js";
+import {
+  ErrorsPanel, NotificationsPanel, RunsPanel, TransitionsPanel, UpstreamsPanel,
+} from "./panels.js";
 import { MutePanel, PolicyPanel } from "./admin.js";
 
 const TICK_MS = 5000;
@@ -40,9 +43,11 @@ export class SystemPage {
     document.title = `${system.name} · LSO`;
     const health = new HealthPanel(this.id);
     const refresh = () => this.panels.forEach((p) => { p.at = 0; });
+    const upstreams = new UpstreamsPanel(this.id);
     this.panels = [
       health,
       new MutePanel(this.id, this.admin, refresh),
+      upstreams,
       new ChartsPanel(this.id),
       new RunsPanel(this.id),
       new ErrorsPanel(this.id),
@@ -50,15 +55,15 @@ export class SystemPage {
       new NotificationsPanel(this.id),
       new PolicyPanel(this.id, this.admin, refresh),
     ];
-    const [, mute, ...rest] = this.panels;
+    const [, mute, , ...rest] = this.panels;
     this.main.replaceChildren(
       h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
         h("a", { href: "#/" }, "Systems"), " / ", h("span", null, system.name)),
       h("header", { class: "sys-head" },
         h("div", { class: "title-line" }, h("h1", null, system.name), health.badge),
         system.description ? h("p", { class: "description" }, system.description) : null,
-        health.reason, health.facts, mute.el),
-      rest[0].el, health.rulesEl, health.stagesEl, ...rest.slice(1).map((p) => p.el),
+        health.reason, health.upstream, health.facts, mute.el),
+      rest[0].el, upstreams.el, health.rulesEl, health.stagesEl, ...rest.slice(1).map((p) => p.el),
     );
     this.tick();
   }
@@ -95,6 +100,7 @@ class HealthPanel {
     this.every = TICK_MS;
     this.badge = badge("NO_DATA");
     this.reason = h("p", { class: "reason" });
+    this.upstream = h("p", { class: "upstream", hidden: true });
     this.facts = h("p", { class: "facts" });
     this.error = h("p", { class: "error", role: "alert", hidden: true });
     const rules = table("Rules", ["Rule", "Observed", "Threshold", "Sets", "Fired", "Why"]);
@@ -114,6 +120,12 @@ class HealthPanel {
     const health = await get(`/systems/${this.id}/health`);
     setBadge(this.badge, health.health);
     setText(this.reason, health.reason);
+    const failing = health.upstream || [];
+    this.upstream.hidden = failing.length === 0;
+    this.upstream.replaceChildren(...(failing.length ? ["Failing upstream: "] : []),
+      ...failing.flatMap((u, i) => [i ? ", " : "",
+        h("a", { href: `#/systems/${u.system_id}` }, u.name), " ", badge(u.health),
+        u.since ? ` since ${when(u.since)}` : ""]));
     const some = health.total > 0;
     setText(this.facts, [
       `Last event ${ago(health.last_event_at)}`,

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from shared.model.dependencies import UpstreamFailure
 from shared.model.policy import EffectivePolicy
 from shared.model.verdict import Verdict
 
@@ -57,6 +58,11 @@ class Health(BaseModel):
     policy: EffectivePolicy
     rules: list[Rule]
     stages: dict[str, StageHealth]
+    upstream: list[UpstreamFailure] = Field(
+        default_factory=list,
+        description="The failing upstreams (direct or transitive) that explain this system's "
+        "state: the failing ones none of whose own upstreams fail; empty when none fails",
+    )
 
 
 class HistoryPoint(BaseModel):

@@ -14,6 +14,7 @@ from shared.settings import Settings
 
 Seconds = Annotated[int, Field(ge=0, le=7 * 86_400)]
 Rate = Annotated[float, Field(ge=0, le=1)]
+RELEASE_AFTER_S = 60  # docs/dependencies.md
 Millis = Annotated[float, Field(gt=0, le=1e10, allow_inf_nan=False)]
 
 
@@ -50,6 +51,11 @@ class Policy(BaseModel):
     probe_no_data: Literal["ok", "unhealthy"] | None = Field(
         None, description="What the load-balancer probe answers for NO_DATA (default ok: 200)"
     )
+    release_after_s: Seconds | None = Field(
+        None,
+        description="A notification held while an upstream failed goes out this long after the "
+        "upstream recovers, if the system still fails then (default 60)",
+    )
 
 
 class EffectivePolicy(BaseModel):
@@ -71,6 +77,7 @@ class EffectivePolicy(BaseModel):
     max_run_seconds: int | None
     min_run_seconds: int | None
     probe_no_data: Literal["ok", "unhealthy"]
+    release_after_s: int = RELEASE_AFTER_S
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -104,6 +111,7 @@ def effective(policy: Policy, settings: Settings) -> EffectivePolicy:
         max_run_seconds=policy.max_run_seconds,
         min_run_seconds=policy.min_run_seconds,
         probe_no_data=policy.probe_no_data or "ok",
+        release_after_s=_or(policy.release_after_s, RELEASE_AFTER_S),
     )
 
 

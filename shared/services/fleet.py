@@ -21,14 +21,23 @@ import logging
 import time
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 
 from shared.errors import SystemNotFound
+from shared.model.dependencies import (
+    Failing,
+    Graph,
+    UpstreamFailure,
+    annotated,
+    failing_roots,
+    failures,
+)
 from shared.model.policy import resolve_stored
 from shared.model.systems import System
 from shared.model.verdict import Verdict
+from shared.services.dependencies import Dependencies
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
 from shared.services.verdicts import Recorded, Verdicts
@@ -52,6 +61,8 @@ class Line:
     reason: str
     since_ms: int | None  # when the recorded verdict began (None: read live, or not evaluated)
     evaluated_ms: int | None  # when the verdict was computed (None: not evaluated yet)
+    # The failing upstreams that explain it (shared/model/dependencies.py), named in `reason`
+    upstream: tuple[UpstreamFailure, ...] = ()
 
     @property
     def position(self) -> tuple[int, int]:
@@ -76,6 +87,11 @@ class _Snapshot:
     unevaluated: list[System]  # no recorded verdict: read live per request
     by_id: dict[int, tuple[Recorded, Line]]  # what each line was made from
 
+    def failing(self, system_id: int) -> Failing | None:
+        """What a walk of the dependency graph needs of a recorded verdict."""
+        found = self.by_id.get(system_id)
+        return None if found is None else Failing(found[0].verdict, found[0].since_ms)
+
 
 def _position(line: Line) -> tuple[int, int]:
     return line.position
@@ -83,9 +99,15 @@ def _position(line: Line) -> tuple[int, int]:
 
 class Fleet:
     def __init__(
-        self, registry: Registry, verdicts: Verdicts, reader: HealthReader, settings: Settings
+        self,
+        registry: Registry,
+        verdicts: Verdicts,
+        reader: HealthReader,
+        settings: Settings,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self._registry = registry
+        self._dependencies = dependencies
         self._verdicts = verdicts
         self._reader = reader
         self._settings = settings
@@ -101,22 +123,37 @@ class Fleet:
         prefix: str | None = None,
         after: tuple[int, int] | None = None,
         limit: int | None = None,
+        roots: bool = False,
     ) -> Page:
         """The systems `sees` admits (None: all), worst first then by id, of `verdict` and with
         names that start with `prefix` when given, from the one after `after`, at most
-        `limit`."""
+        `limit`; with `roots`, only those not OK that no failing upstream explains. Each line
+        names its failing upstreams (`upstream`, and in its reason)."""
         snap = await self._current(now)
+        graph = Graph() if self._dependencies is None else await self._dependencies.graph()
+
+        def explained(line: Line) -> Line:
+            if not graph.has_upstreams(line.system_id):  # the common case: one dict lookup
+                return line
+            found = failing_roots(graph, line.system_id, snap.failing)
+            if not found:
+                return line
+            names = {u: snap.by_id[u][1].name for u in found if u in snap.by_id}
+            upstream = failures(found, snap.failing, names)
+            return replace(line, reason=annotated(line.reason, upstream), upstream=tuple(upstream))
 
         def wanted(line: Line) -> bool:
             return (
                 (sees is None or sees(line.system_id))
                 and (prefix is None or line.name.startswith(prefix))
                 and (after is None or line.position > after)
-            )
+                and (not roots or (line.verdict is not Verdict.OK
+                                   and not explained(line).upstream))
+            )  # fmt: skip
 
         source = snap.lines if verdict is None else snap.by_verdict.get(verdict, [])
         recorded: list[Line]
-        if sees is None and prefix is None:  # the common case: a slice, whatever the fleet
+        if sees is None and prefix is None and not roots:  # the common case: a slice
             start = 0 if after is None else bisect_right(source, after, key=_position)
             recorded = source[start:] if limit is None else source[start : start + limit + 1]
         else:
@@ -143,8 +180,8 @@ class Fleet:
         live.sort(key=_position)
         merged = heapq.merge(recorded, live, key=_position)
         if limit is None:
-            return Page(list(merged), None)
-        lines = list(islice(merged, limit + 1))
+            return Page([explained(line) for line in merged], None)
+        lines = [explained(line) for line in islice(merged, limit + 1)]
         if len(lines) > limit:
             return Page(lines[:limit], lines[limit - 1].position)
         return Page(lines, None)

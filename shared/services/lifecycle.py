@@ -7,6 +7,7 @@ from shared.errors import SystemNotFound
 from shared.model.policy import Policy
 from shared.model.systems import System
 from shared.services.api_keys import KeyRecord, KeyStore
+from shared.services.dependencies import Dependencies
 from shared.services.jobs import Jobs
 from shared.services.notifications import Channels
 from shared.services.registry import Registry
@@ -27,9 +28,15 @@ class Deleted:
 
 class Lifecycle:
     def __init__(
-        self, registry: Registry, key_store: KeyStore, channels: Channels, jobs: Jobs
+        self,
+        registry: Registry,
+        key_store: KeyStore,
+        channels: Channels,
+        jobs: Jobs,
+        dependencies: Dependencies,
     ) -> None:
         self._registry = registry
+        self._dependencies = dependencies
         self._keys = key_store
         self._channels = channels
         self._jobs = jobs
@@ -63,12 +70,14 @@ class Lifecycle:
         ]
 
     async def delete(self, system_id: int) -> Deleted:
-        """Unregister the system at once, revoke the keys scoped to it alone and its channels, and
-        enqueue the purge of its data. SystemNotFound unless it exists."""
+        """Unregister the system at once, revoke the keys scoped to it alone and its channels,
+        remove its dependency edges (releasing what was held for it), and enqueue the purge of
+        its data. SystemNotFound unless it exists."""
         deleted = await self._registry.delete(system_id)
         if deleted is None:
             raise SystemNotFound(system_id)
         system, partition = deleted
+        await self._dependencies.drop(system_id)
         for key in await self._keys.for_system(system_id):
             if key.systems == [system_id]:
                 await self._keys.revoke(system_id, key.key_id)

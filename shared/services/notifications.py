@@ -86,8 +86,10 @@ class Channels:
         ]
 
     async def deliveries(self, system_id: int, limit: int) -> list[dict[str, object]]:
-        """The delivery log, newest first; a notification held back for flapping comes first,
-        one line per channel it will go to, with status `held` and `held_until`."""
+        """The delivery log, newest first; a notification held back (for flapping, or while an
+        upstream fails) comes first, one line per channel it will go to, with status `held`,
+        `held_until` (when it goes out; null while the upstream still fails) and
+        `held_reason` (the failing upstream; null for flapping)."""
         p = await self._partitions.of(system_id)
         out = await self._held(p, system_id)
         ids: list[bytes] = await self._client.zrevrange(  # type: ignore[assignment]
@@ -110,22 +112,27 @@ class Channels:
 
     async def _held(self, partition: int, system_id: int) -> list[dict[str, object]]:
         V = keys.VerdictState
-        fields = [V.VERDICT, V.NOTIFIED, V.REASON, V.SINCE_MS, V.HELD_UNTIL_MS]
+        fields = [V.VERDICT, V.NOTIFIED, V.REASON, V.SINCE_MS, V.HELD_UNTIL_MS, V.HELD_BY]
         raw = await self._client.hmget(keys.verdict(partition, system_id), fields)
-        verdict, notified, reason, since_ms, held_until_ms = (
+        verdict, notified, reason, since_ms, held_until_ms, held_by = (
             None if r is None else text(r) for r in raw
         )
-        if held_until_ms is None or verdict is None or since_ms is None or verdict == notified:
+        held = held_until_ms is not None or held_by is not None
+        if not held or verdict is None or since_ms is None or verdict == notified:
             return []
         before = notified or "OK"
-        held_until = datetime.fromtimestamp(int(held_until_ms) / 1000, UTC)
+        held_until = (
+            None
+            if held_until_ms is None
+            else datetime.fromtimestamp(int(held_until_ms) / 1000, UTC)
+        )
         since = datetime.fromtimestamp(int(since_ms) / 1000, UTC)
         channels = await self.of(system_id) + await self.of(None)
         return [
             {"delivery_id": f"{system_id}-{since_ms}-{c.channel_id}", "channel_id": c.channel_id,
              "system_id": system_id, "from": before, "to": verdict, "reason": reason, "at": since,
              "status": "held", "attempts": 0, "last_error": None, "created_at": since,
-             "updated_at": since, "held_until": held_until}
+             "updated_at": since, "held_until": held_until, "held_reason": held_by}
             for c in channels
             if c.cares(before, verdict)
         ]  # fmt: skip

@@ -16,6 +16,12 @@ REGISTRY_POLICIES = f"{PREFIX}:{{reg}}:policies"
 # Bumped by every change of what processes cache of systems (a policy, a rate limit, a deletion),
 # which they check once a second (shared/services/registry.py).
 REGISTRY_GENERATION = f"{PREFIX}:{{reg}}:generation"
+# The dependency graph (shared/services/dependencies.py): system id -> JSON list of the ids it
+# depends on (its direct upstreams), the reverse (its direct downstreams), and a counter bumped by
+# every change of either, by which processes know their copy of the graph is current.
+DEPENDS_ON = f"{PREFIX}:{{reg}}:depends_on"
+DEPENDENTS = f"{PREFIX}:{{reg}}:dependents"
+GRAPH_VERSION = f"{PREFIX}:{{reg}}:graph_version"
 API_KEYS = f"{PREFIX}:{{reg}}:api_keys"  # key id -> key metadata JSON (never the token)
 API_KEY_HASHES = f"{PREFIX}:{{reg}}:api_key_hashes"  # SHA-256 of a live token -> key id
 
@@ -319,7 +325,8 @@ class VerdictState:
     EVALUATED_MS = "evaluated_ms"
     NOTIFIED = "notified"
     NOTIFIED_MS = "notified_ms"  # when a channel was last told (starts the flapping interval)
-    HELD_UNTIL_MS = "held_until_ms"  # a notification held back for flapping goes out then
+    HELD_UNTIL_MS = "held_until_ms"  # a notification held back (flapping, upstream) goes out then
+    HELD_BY = "held_by"  # why a notification is held back for a failing upstream
 
 
 class TransitionEntry:

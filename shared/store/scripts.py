@@ -28,6 +28,7 @@ END_WAIT = "end_wait"
 ENDS_DUE = "ends_due"
 READ_HASHES = "read_hashes"
 DUE_TAKE = "due_take"
+DEPENDENCIES = "dependencies"
 
 Arg = bytes | str | int | float
 
@@ -221,7 +222,7 @@ def transitions(partition: int, evaluated: Sequence[Evaluation], at_ms: int, kep
 
 
 class NotifyStatus(IntEnum):
-    NOT_TOLD = 0  # why follows: current, muted or flapping
+    NOT_TOLD = 0  # why follows: current, muted, flapping, upstream or releasing
     TOLD = 1  # the new delivery ids follow (none: no channel cares)
 
 
@@ -232,7 +233,10 @@ def notify(
     min_interval_ms: int,
     deliveries_kept: int,
     channels_json: str,
+    held_by: str = "",
+    release_after_ms: int = 60_000,
 ) -> Call:
+    """`held_by`: why an upstream of the system fails ('' when none does)."""
     return Call(
         [
             keys.verdict(partition, system_id),
@@ -242,7 +246,15 @@ def notify(
             keys.delivery_index(partition, system_id),
             keys.undelivered(partition),
         ],
-        [system_id, now_ms, min_interval_ms, deliveries_kept, channels_json],
+        [
+            system_id,
+            now_ms,
+            min_interval_ms,
+            deliveries_kept,
+            channels_json,
+            held_by,
+            release_after_ms,
+        ],  # fmt: skip
     )
 
 
@@ -289,3 +301,27 @@ def read_hashes(whole: Sequence[str], partly: Sequence[str], fields: Sequence[st
 def due_take(partition: int, now_ms: int, limit: int) -> Call:
     """Answers the members of `keys.due` taken (due at or before `now_ms`, at most `limit`)."""
     return Call([keys.due(partition)], [now_ms, limit])
+
+
+# -- dependencies.lua (shared/services/dependencies.py) --------------------------------------------
+
+
+class DependenciesStatus(IntEnum):
+    DONE = 0  # 'drop': the former direct downstreams follow
+    UNKNOWN_SYSTEM = 1
+    UNKNOWN_UPSTREAM = 2  # its id follows
+    CYCLE = 3  # the ids of the cycle follow, from the system back to itself
+
+
+def dependencies_set(system_id: int, upstream_ids: Sequence[int]) -> Call:
+    return Call(
+        [keys.DEPENDS_ON, keys.DEPENDENTS, keys.GRAPH_VERSION, keys.REGISTRY_SYSTEMS],
+        ["set", system_id, "[" + ",".join(str(int(u)) for u in upstream_ids) + "]"],
+    )
+
+
+def dependencies_drop(system_id: int) -> Call:
+    return Call(
+        [keys.DEPENDS_ON, keys.DEPENDENTS, keys.GRAPH_VERSION, keys.REGISTRY_SYSTEMS],
+        ["drop", system_id, "[]"],
+    )

@@ -90,6 +90,9 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET", "/systems/{a}/transitions", None, (401, 200, 403, 404, 200, 401)),
     ("GET", "/systems/{a}/notifications", None, (401, 200, 403, 404, 200, 401)),
     ("GET", "/systems/{a}/mute", None, (401, 200, 403, 404, 200, 401)),
+    ("GET", "/systems/{a}/dependencies", None, (401, 200, 403, 404, 200, 401)),
+    ("PUT", "/systems/{a}/dependencies", {"depends_on": []}, (401, 200, 403, 403, 403, 401)),
+    ("GET", "/dependencies", None, (401, 200, 403, 403, 200, 401)),
     ("DELETE", "/systems/{a}/mute", None, (401, 204, 403, 403, 403, 401)),
     # Once the admin deleted A, the keys of A alone are revoked: 401 for them.
     ("DELETE", "/systems/{a}", None, (401, 202, 401, 403, 401, 401)),

@@ -117,3 +117,13 @@ def test_the_page_has_no_inline_script_or_style() -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)
     assert "<style" not in page and " style=" not in page
     assert not re.search(r"\son\w+\s*=", page)  # no inline event handler
+
+
+def test_a_systems_page_shows_its_upstreams_and_why_a_notification_is_held() -> None:
+    system = (ASSETS_DIR / "system.js").read_text()
+    panels = (ASSETS_DIR / "panels.js").read_text()
+    # the failing upstream the health answer names, beside its reason
+    assert "health.upstream" in system and "Failing upstream" in system
+    # every upstream with its verdict, and the held state of a notification with its reason
+    assert "/systems/${this.id}/dependencies" in panels and 'get("/dependencies")' in panels
+    assert "d.held_reason" in panels and "d.held_until" in panels

@@ -7,6 +7,11 @@ after each evaluation: silence, or the oldest events leaving a window): its cost
 systems, not the fleet. The systems go CHUNK at a time, each chunk in two round trips (every
 health read; every verdict and due time), with the registry's entries cached across passes.
 
+A change of whether a system fails (UNHEALTHY) concerns its downstreams (direct or transitive:
+their answers name it, their notifications are held while it fails): only that closure is touched
+(a new data version each, and on a recovery a look at their held notifications), from the
+dependency graph each process keeps, so a system without dependencies costs a dict lookup.
+
 A sweep evaluates the systems not evaluated for LSO_REEVALUATE_AFTER_S (the safety net for a
 due time lost), puts back in the outbox any system whose notified verdict is behind (after a
 mute ended, or a crash), and re-enqueues deliveries whose job is gone.
@@ -16,7 +21,9 @@ import logging
 from datetime import datetime
 
 from shared.errors import PolicyConflict
+from shared.model.dependencies import FAILING, held_reason
 from shared.model.policy import EffectivePolicy, Policy, resolve_stored
+from shared.services.dependencies import Dependencies
 from shared.services.health import HealthReader
 from shared.services.registry import Registry
 from shared.services.verdicts import Verdicts
@@ -41,8 +48,12 @@ def evaluate(sweep: bool = False) -> dict[str, int]:
     client = context.client()
     now_ms = context.now_ms()
     told = reconciled = 0
+
+    def holds(system_ids: list[int]) -> dict[int, tuple[str, int]]:
+        return context.run(lambda store: _kept_for(store, s).holds(system_ids))
+
     for p in range(streams):
-        told += notify.dispatch(client, p, now_ms)
+        told += notify.dispatch(client, p, now_ms, holds)
         if sweep:
             reconciled += notify.reconcile(client, p, now_ms)
     return {"evaluated": evaluated, "transitions": changed, "deliveries": told,
@@ -52,12 +63,16 @@ def evaluate(sweep: bool = False) -> dict[str, int]:
 _kept: list["_Evaluator"] = []
 
 
-async def _evaluate(client: AsyncRedis, s: Settings, sweep: bool) -> tuple[int, int, int]:
+def _kept_for(client: AsyncRedis, s: Settings) -> "_Evaluator":
     # One evaluator per client, kept across passes: its registry cache is what makes a pass
     # cost the systems it evaluates and not one registry read each.
     if not _kept or _kept[0].client is not client or _kept[0].settings is not s:
         _kept[:] = [_Evaluator(client, s)]
-    evaluator = _kept[0]
+    return _kept[0]
+
+
+async def _evaluate(client: AsyncRedis, s: Settings, sweep: bool) -> tuple[int, int, int]:
+    evaluator = _kept_for(client, s)
     layout = await evaluator.partitions.layout()
     now_ms = context.now_ms()
     if sweep:
@@ -79,6 +94,8 @@ class _Evaluator:
         self.registry = Registry(client, settings.rate_limit_events_per_s, self.partitions)
         self.reader = HealthReader(client, settings, self.partitions)
         self.verdicts = Verdicts(client, self.partitions)
+        # The graph's version is read once a call: a pass sees an edge set a moment ago.
+        self.dependencies = Dependencies(client, self.registry, self.partitions, check_s=0.0)
         self.transition = client.register_script(scripts.source(scripts.TRANSITION))
         self.due_take = client.register_script(scripts.source(scripts.DUE_TAKE))
         self._policies: dict[int, tuple[Policy, EffectivePolicy]] = {}
@@ -186,6 +203,7 @@ class _Evaluator:
             else:
                 not_due.setdefault(p, []).append(str(system_id))
         changed = 0
+        flips: list[tuple[int, bool]] = []  # (system, fails now) for a change of failing
         for p, evaluated in by_partition.items():
             call = scripts.transitions(p, evaluated, now_ms, TRANSITIONS_KEPT)
             reply = await self.transition(keys=call.keys, args=call.args)
@@ -194,12 +212,46 @@ class _Evaluator:
                     changed += 1
                     log.info("system %d: %s -> %s (%s)", e.system_id, text(before) or "-",
                              e.verdict, e.reason)  # fmt: skip
+                    fails = e.verdict == FAILING.value
+                    if fails != (text(before) == FAILING.value):
+                        flips.append((e.system_id, fails))
+        if flips:
+            await self._downstreams_of(flips, now_ms)
         for p, mapping in due.items():
             pipe.zadd(keys.due(p), mapping)
         for p, members in not_due.items():
             pipe.zrem(keys.due(p), *members)
         await pipe.execute()
         return changed
+
+    async def _downstreams_of(self, flips: list[tuple[int, bool]], now_ms: int) -> None:
+        """The systems whose failing changed concern their downstream closures: their answers
+        change (a new data version), and after a recovery their held notifications are looked
+        at (shared/store/lua/notify.lua releases them `release_after_s` later)."""
+        graph = await self.dependencies.graph()
+        recovered: list[int] = []
+        failed: list[int] = []
+        for system_id, fails in flips:
+            if system_id in graph.downstreams:  # the one cheap check for most systems
+                (failed if fails else recovered).extend(graph.downstream_closure(system_id))
+        if recovered:
+            await self.dependencies.touch(recovered, release_ms=now_ms)
+        if failed:
+            await self.dependencies.touch(failed, release_ms=None)
+
+    async def holds(self, system_ids: list[int]) -> dict[int, tuple[str, int]]:
+        """For the dispatch: each system's held reason ('' without a failing upstream) and its
+        release_after_s in ms."""
+        known = await self.registry.require_many(system_ids)
+        upstream = await self.dependencies.failing_upstreams(system_ids)
+        out = {}
+        for system_id, k in known.items():
+            try:
+                release_ms = self._effective(k.policy).release_after_s * 1000
+            except PolicyConflict:
+                release_ms = notify.NOT_HELD[1]
+            out[system_id] = (held_reason(upstream.get(system_id, [])), release_ms)
+        return out
 
 
 def silence_due_ms(

@@ -6,6 +6,7 @@ says queued, retrying, delivered or failed, with the attempts and the last error
 """
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import orjson
@@ -13,6 +14,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus, Retry
 
 from shared.model.channels import Channel
+from shared.model.policy import RELEASE_AFTER_S
 from shared.store import jobqueue, keys, scripts
 from shared.store.client import SyncRedis, text
 from worker.jobs import context
@@ -32,13 +34,20 @@ def channels(client: SyncRedis) -> list[Channel]:
     return [Channel.model_validate_json(doc) for doc in docs]
 
 
-def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
-    """Tell the systems of the partition whose notification is due; returns deliveries made."""
+# For each system: why an upstream of it fails ('' when none does), and its release_after_s in ms
+Holds = Callable[[list[int]], Mapping[int, tuple[str, int]]]
+NOT_HELD = ("", RELEASE_AFTER_S * 1000)
+
+
+def dispatch(client: SyncRedis, partition: int, now_ms: int, holds: Holds | None = None) -> int:
+    """Tell the systems of the partition whose notification is due; returns deliveries made.
+    `holds` says which of them have a failing upstream (their notification is then held)."""
     due: list[bytes] = client.zrangebyscore(  # type: ignore[assignment]
         keys.outbox(partition), "-inf", now_ms, start=0, num=DUE_PER_PASS
     )
     if not due:
         return 0
+    held = {} if holds is None else holds([int(raw) for raw in due])
     every = channels(client)
     script = client.register_script(scripts.source(scripts.NOTIFY))
     made = 0
@@ -49,6 +58,7 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
             [c.channel_id, list(c.notify_on)] for c in every if c.system_id in (None, system_id)
         ]
         min_interval_ms = s.notify_min_interval_s * 1000
+        held_by, release_after_ms = held.get(system_id, NOT_HELD)
         call = scripts.notify(
             partition,
             system_id,
@@ -56,6 +66,8 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int) -> int:
             min_interval_ms,
             DELIVERIES_KEPT,
             orjson.dumps(listed).decode(),
+            held_by,
+            release_after_ms,
         )
         reply = script(keys=call.keys, args=call.args)
         if int(reply[0]) == scripts.NotifyStatus.TOLD:

@@ -67,7 +67,8 @@ def _field_names() -> set[str]:
 NOT_NAMES = {
     "", " ", "*", "~", "-", "-inf", "(", ":", ", ", "0", "1", "NX", "GT", "EX", "MAXLEN",
     "WRONGTYPE ", "hash", "zset", "string", "stream", "none", "set", "ok", "OK", "queued",
-    "current", "muted", "flapping", " is a ", ", expected ", "a", "f",
+    "current", "muted", "flapping", "upstream", "releasing", "drop", " is a ", ", expected ", "a",
+    "f",
     RUN_END,  # an event type (shared/model/events.py), not a store name
 }  # fmt: skip
 
