@@ -10,13 +10,13 @@ in the script); the plan refers to them by position.
 """
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import orjson
 
-from shared.model.codec import RAW_CHUNK_MS, Batch, Row
+from shared.model.codec import ERROR, EVENT_ID, RAW_CHUNK_MS, TS, Batch, RowTuple
 from shared.model.time_slots import COMPACT_BYTES, pack_histogram
 from shared.settings import Settings
 from shared.store import keys, scripts
@@ -27,7 +27,7 @@ Arg = scripts.Arg
 
 def raw_batches(
     ref: str,
-    events: list[Row],
+    events: Sequence[RowTuple],
     rows_json: bytes | None,
     ts_range_ms: tuple[int, int] | None = None,
 ) -> list[Arg]:
@@ -41,9 +41,9 @@ def raw_batches(
         start = ts_range_ms[0] - ts_range_ms[0] % RAW_CHUNK_MS
         if ts_range_ms[1] < start + RAW_CHUNK_MS:
             return [start, b'["' + ref.encode() + b'",' + rows_json + b"]"]
-    by_chunk: dict[int, list[Row]] = {}
+    by_chunk: dict[int, list[RowTuple]] = {}
     for event in events:
-        start = event.ts_ms - event.ts_ms % RAW_CHUNK_MS
+        start = event[TS] - event[TS] % RAW_CHUNK_MS
         by_chunk.setdefault(start, []).append(event)
     if len(by_chunk) == 1 and rows_json is not None:
         (start,) = by_chunk
@@ -54,21 +54,10 @@ def raw_batches(
     return out
 
 
-def raw_member(ref: str, event: Row) -> bytes:
+def raw_member(ref: str, event: RowTuple) -> bytes:
     """One raw event as `[ref, is_error, latency, type, stage, run, id, payload]`: how the meta
     hash keeps the newest error."""
-    return orjson.dumps(
-        [
-            ref,
-            event.error,
-            event.latency_ms,
-            event.event_type,
-            event.stage,
-            event.run_id,
-            event.event_id,
-            event.payload,
-        ]
-    )
+    return orjson.dumps([ref, *event[ERROR:]])
 
 
 @dataclass(frozen=True)
@@ -136,7 +125,7 @@ def plan_apply(
     system_id = batches[0][1].system_id
     kl = _Keys(partition, system_id)
     known = duplicates or {}
-    events: list[Row] = []
+    events: list[RowTuple] = []
     # Where each batch's events start in `events`, and which of its events they are when some
     # were left out (None: all of them, in order).
     offsets: list[int] = []
@@ -157,7 +146,7 @@ def plan_apply(
         kept: list[int] | None = None
         if batch.with_ids != 0:  # 0 is known from decoding: no pass over the events needed
             gone = known.get(position, ())
-            ids = [(i, e.event_id) for i, e in enumerate(batch.events) if e.event_id is not None]
+            ids = [(i, e[EVENT_ID]) for i, e in enumerate(batch.events) if e[EVENT_ID] is not None]
             dropped = set()
             for index, eid in ids:
                 if index in gone or eid in seen_ids:
@@ -216,7 +205,7 @@ def plan_apply(
         kept = kept_of[position]
         index = at - offsets[position] if kept is None else kept[at - offsets[position]]
         event = events[at]
-        newest_error_ms = event.ts_ms
+        newest_error_ms = event[TS]
         newest_error = raw_member(f"{batches[position][0]}/{index}", event)
     # ARGV positions (1-based) of the first raw score and the last raw member.
     first_member = scripts.APPLY_FIXED_ARGS + len(tail) + 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from shared.model.codec import Row
+from shared.model.codec import ERROR, LATENCY, RUN, STAGE, TS, TYPE, RowTuple
 from shared.model.events import NOTE, RUN_END, RUN_MARKERS, UNCOUNTED_TYPES
 from shared.model.sketch import LOG_GAMMA, ZERO_BUCKET, bucket_of
 from shared.model.time_slots import (
@@ -83,16 +83,16 @@ def _codes(values: list[str]) -> tuple[list[str], Ints]:
     return distinct, np.array([index[v] for v in values], dtype=np.int64)
 
 
-def tally(events: Sequence[Row], with_uncounted: bool) -> Tally:
+def tally(events: Sequence[RowTuple], with_uncounted: bool) -> Tally:
     """Count `events` (in their apply order). With `with_uncounted`, some may be run markers or
     notes (UNCOUNTED_TYPES): runs take them in, counters do not."""
     out = Tally()
     if not events:
         return out
-    ts_ms = np.array([e.ts_ms for e in events], dtype=np.int64)
-    errors = np.array([e.error for e in events], dtype=np.int64)
-    stages, stage_of = _codes([e.stage or "" for e in events])
-    kinds = [e.event_type for e in events] if with_uncounted else None
+    ts_ms = np.array([e[TS] for e in events], dtype=np.int64)
+    errors = np.array([e[ERROR] for e in events], dtype=np.int64)
+    stages, stage_of = _codes([e[STAGE] or "" for e in events])
+    kinds = [e[TYPE] for e in events] if with_uncounted else None
     _runs(events, kinds, ts_ms, errors, stages, stage_of, out)
     counted: Ints | None = None  # positions of the counted events, when some are not
     if kinds is not None:
@@ -101,7 +101,7 @@ def tally(events: Sequence[Row], with_uncounted: bool) -> Tally:
             counted = np.flatnonzero(mask)
             if not counted.size:
                 return out
-    latencies = np.array([e.latency_ms for e in events], dtype=np.float64)
+    latencies = np.array([e[LATENCY] for e in events], dtype=np.float64)
     if counted is not None:
         ts_ms, errors, stage_of, latencies = (
             ts_ms[counted], errors[counted], stage_of[counted], latencies[counted]
@@ -192,7 +192,7 @@ def _add_histograms(
 
 
 def _runs(
-    events: Sequence[Row],
+    events: Sequence[RowTuple],
     kinds: list[str] | None,
     ts_ms: Ints,
     errors: Ints,
@@ -203,9 +203,9 @@ def _runs(
     """Run summaries: every event with a run id but notes; run markers (RUN_MARKERS) bound and
     name a run without counting in it. `kinds`: the event types, None when all are counted."""
     if kinds is not None:
-        ids = [e.run_id if k != NOTE else None for e, k in zip(events, kinds, strict=True)]
+        ids = [e[RUN] if k != NOTE else None for e, k in zip(events, kinds, strict=True)]
     else:
-        ids = [e.run_id for e in events]
+        ids = [e[RUN] for e in events]
     runs, run_of = _codes([r or "" for r in ids])
     if runs == [""]:
         return
@@ -234,7 +234,7 @@ def _runs(
                 first_ms=first_ms,
                 last_ms=last_ms,
                 last_error=int(errors[newest]),
-                last_type=events[newest].event_type,
+                last_type=events[newest][TYPE],
                 stages={stage: n for stage, n in zip(stages, by_stage, strict=True) if stage and n},
             )
         )
