@@ -15,7 +15,7 @@ import time
 from bench.scratch import fill, scratch_store
 from bench.store_cost import per_event, store_time
 from shared.settings import Settings
-from worker.consumer import Worker
+from worker.consumer import Worker, quiet_collector
 
 
 def main() -> None:
@@ -29,6 +29,7 @@ def main() -> None:
     with scratch_store() as (url, client):
         fill(client, args.batches, args.batch_size, args.spread_s * 1000, realistic=not args.plain)
         settings = Settings(redis_url=url, worker_block_ms=50)
+        quiet_collector()  # as `lso worker` does
         before = store_time(client)
         started = time.perf_counter()
         Worker(client, settings, burst=True).run()

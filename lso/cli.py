@@ -74,7 +74,7 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from worker.consumer import Worker, is_alive
+    from worker.consumer import Worker, is_alive, quiet_collector
 
     store = local.find(Path(args.data_dir))
     settings = store.settings
@@ -87,6 +87,7 @@ def _worker(args: argparse.Namespace) -> int:
         return 0 if alive else 1
     with local.reaching(store):
         worker = Worker(client, settings, burst=args.burst)
+    quiet_collector()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if worker.stopping:

@@ -13,6 +13,7 @@ entries and event ids atomically.
 """
 
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -35,6 +36,18 @@ log = logging.getLogger("lso.worker")
 
 TRANSIENT_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 IDLE_CONSUMER_MS = 3_600_000
+
+
+def quiet_collector() -> None:
+    """Tune the cyclic garbage collector for a worker process, once it has started.
+
+    The worker allocates a few tuples per event and forms almost no reference cycles: the
+    collector's default (a pass every 700 allocations, over everything imported too) cost ~20 %
+    of its CPU (bench.drain). What start-up made is frozen out of the passes; they come far less
+    often.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def consumer_name() -> str:

@@ -143,14 +143,19 @@ def _field(
     return (level.container_s, start), name
 
 
-def _present(cells: Ints, size: int) -> tuple[list[int], list[int]]:
-    """(the distinct cells, how many times each occurs)."""
+def _present_arrays(cells: Ints, size: int) -> tuple[Ints, Ints]:
+    """(the distinct cells in order, how many times each occurs)."""
     if size <= _DENSE_MAX:
         counts = np.bincount(cells, minlength=size)
         found = np.flatnonzero(counts)
-        return found.tolist(), counts[found].tolist()
+        return found, counts[found]
     distinct, n = np.unique(cells, return_counts=True)
-    return distinct.tolist(), n.tolist()
+    return distinct, n
+
+
+def _present(cells: Ints, size: int) -> tuple[list[int], list[int]]:
+    found, n = _present_arrays(cells, size)
+    return found.tolist(), n.tolist()
 
 
 def _add_counts(
@@ -175,20 +180,21 @@ def _add_histograms(
     bucket_of_event: Ints,
 ) -> None:
     width = len(names)
-    found, n = _present(cells * width + bucket_of_event, (int(cells.max()) + 1) * width)
-    # The codes come sorted: each (slot, stage) cell's buckets are one run of them.
-    histogram: dict[str, int] = {}
-    current = -1
-    for code, count in zip(found, n, strict=True):
-        cell, index = divmod(code, width)
-        if cell != current:
-            container, name = _field(level, base, stages, cell, HISTOGRAM_FIELD)
-            fields = out.histograms.get(container)
-            if fields is None:
-                fields = out.histograms[container] = {}
-            histogram = fields[name] = {}
-            current = cell
-        histogram[names[index]] = count
+    codes = cells * width + bucket_of_event
+    found, n = _present_arrays(codes, (int(cells.max()) + 1) * width)
+    # The codes come sorted: each (slot, stage) cell's buckets are one run of them, made into
+    # one dict at a time.
+    of_cell = found // width
+    bucket_names = np.array(names, dtype=object)[found % width].tolist()
+    counts = n.tolist()
+    starts = np.flatnonzero(np.diff(of_cell, prepend=-1)).tolist()
+    ends = [*starts[1:], len(counts)]
+    for begin, end in zip(starts, ends, strict=True):
+        container, name = _field(level, base, stages, int(of_cell[begin]), HISTOGRAM_FIELD)
+        fields = out.histograms.get(container)
+        if fields is None:
+            fields = out.histograms[container] = {}
+        fields[name] = dict(zip(bucket_names[begin:end], counts[begin:end], strict=True))
 
 
 def _runs(

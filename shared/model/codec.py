@@ -104,8 +104,8 @@ def decode_batch(fields: dict[bytes, bytes]) -> Batch:
         if len(events) != int(fields[F.EVENTS]):
             raise UndecodableEntry("event count does not match the `n` field")
         ts = [e[TS] for e in events]
-        with_ids = sum(1 for e in events if e[EVENT_ID] is not None)
-        uncounted = sum(1 for e in events if e[TYPE] in UNCOUNTED_TYPES)
+        with_ids = len(events) - [e[EVENT_ID] for e in events].count(None)
+        uncounted = sum(map(UNCOUNTED_TYPES.__contains__, [e[TYPE] for e in events]))
         key = fields.get(F.IDEMPOTENCY_KEY)
         idempotency_key = None if key is None else key.decode()
     except UndecodableEntry:
