@@ -61,6 +61,7 @@ def test_ten_systems_failing_within_the_window_reach_each_grouped_channel_as_one
     assert receiver.requests == [], "nothing before the window ends"
     assert {d["status"] for sid in ids for d in log_of(job_api, sid)} == {"grouped"}
     assert groups.flush() == {"closed": 0}
+    assert "lso_groups_open 3.0" in job_api.get("/metrics").text
 
     clock.now = start + timedelta(seconds=30)
     assert groups.flush() == {"closed": 3}
@@ -99,6 +100,9 @@ def test_ten_systems_failing_within_the_window_reach_each_grouped_channel_as_one
     assert only["delivery_id"] == group_id
     counted = client.hgetall(keys.METRICS_DELIVERIES)
     assert counted == {b"queued": b"3", b"delivered": b"3"}, "a grouped delivery counts once"
+    scraped = job_api.get("/metrics").text
+    assert 'lso_deliveries_total{status="delivered"} 3.0' in scraped
+    assert "lso_groups_open 0.0" in scraped and "lso_group_deliveries_pending 0.0" in scraped
 
 
 def test_a_transition_after_the_window_starts_a_second_group_and_ungrouped_is_unchanged(
