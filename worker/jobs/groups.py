@@ -148,14 +148,19 @@ def deliver_group(group_id: str) -> str:
     if record["attempts"] >= s.notify_max_attempts:  # a job enqueued again after a crash
         return _save(client, record, "failed")
     channel = Channel.model_validate_json(doc)
-    body = render_group(channel.kind, notice(client, record))
+    told = notice(client, record)
+    if not told.members:
+        record["last_error"] = "every system of the group was deleted"
+        return _save(client, record, "failed")
+    body = render_group(channel.kind, told)
     return attempts.attempt(
         channel, body, group_id, record, lambda status: _save(client, record, status)
     )
 
 
 def notice(client: SyncRedis, record: dict[str, Any]) -> GroupNotice:
-    """The grouped delivery as told: its members oldest first, with their systems' names."""
+    """The grouped delivery as told: its members oldest first, with their systems' names; the
+    members of systems deleted since are left out (a single delivery of one is not sent)."""
     members = sorted(record["members"], key=lambda m: (m["at_ms"], m["system_id"]))
     ids = sorted({str(m["system_id"]) for m in members})
     docs = client.hmget(keys.REGISTRY_SYSTEMS, ids) if ids else []
@@ -168,13 +173,14 @@ def notice(client: SyncRedis, record: dict[str, Any]) -> GroupNotice:
             Notice(
                 delivery_id=str(m["delivery_id"]),
                 system_id=int(m["system_id"]),
-                system_name=names.get(str(m["system_id"]), f"system {m['system_id']}"),
+                system_name=names[str(m["system_id"])],
                 before=str(m["from"]),
                 after=str(m["to"]),
                 reason=str(m.get("reason") or ""),
                 at=_moment(m["at_ms"]),
             )
             for m in members
+            if str(m["system_id"]) in names
         ],
     )
 

@@ -231,6 +231,29 @@ def test_a_group_of_a_deleted_channel_fails_with_the_reason(
     assert receiver.requests == []
 
 
+def test_a_system_deleted_while_its_group_is_open_is_left_out_of_it(
+    job_api: TestClient,
+    send: Send,
+    receiver: Receiver,
+    run_jobs: RunJobs,
+    apply_and_evaluate: Evaluate,
+    clock: Clock,
+) -> None:
+    grouped_channel(job_api, f"{receiver.url}/grouped", 5)
+    kept, deleted = systems(job_api, 2)
+    send(kept, 20, "error")
+    send(deleted, 20, "error")
+    apply_and_evaluate()
+    assert job_api.delete(f"/systems/{deleted}").status_code == 202
+    run_jobs()  # the purge
+    clock.now += timedelta(seconds=5)
+    groups.flush()
+    run_jobs()
+    (got,) = [r.json() for r in receiver.at("/grouped")]
+    assert [t["system"]["id"] for t in got["transitions"]] == [kept]
+    assert got["systems"] == 1
+
+
 def test_a_full_group_goes_out_at_once_and_the_next_transition_opens_another(
     job_api: TestClient,
     send: Send,
