@@ -127,7 +127,8 @@ export class NotificationsPanel extends Panel {
       h("td", { class: "num" }, String(d.channel_id)),
       h("td", null, badge(d.from), " → ", badge(d.to)),
       h("td", null, h("span", { class: `delivery d-${d.status}` }, d.status),
-        d.held_until ? ` until ${when(d.held_until)}` : null),
+        d.held_until ? ` until ${when(d.held_until)}` : null,
+        d.group_id ? ` in group ${d.group_id}` : null),
       h("td", { class: "num" }, count(d.attempts)),
       d.last_error || "—",
     ]), "No notification sent: add a channel (POST /systems/{id}/channels).");
