@@ -2,7 +2,8 @@
 
 Delivery is at least once: a receiver may get a delivery twice after a crash at the wrong moment,
 and can tell by its `X-LSO-Delivery` id. A delivery's log (`GET /systems/{id}/notifications`)
-says queued, retrying, delivered or failed, with the attempts and the last error.
+says queued, retrying, delivered or failed, with the attempts and the last error. A delivery to
+a channel with `group_window_s` goes out with its channel's group instead (worker/jobs/groups.py).
 """
 
 import logging
