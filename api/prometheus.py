@@ -99,6 +99,11 @@ def service_families(f: ServiceFigures) -> list[Metric]:
     for outcome in sorted({*DELIVERY_STATUSES, *f.deliveries}):
         deliveries.add_metric([outcome], f.deliveries.get(outcome, 0))
     families.append(deliveries)
+    families.append(GaugeMetricFamily("lso_groups_open", "Channels' groups gathering "
+                                      "transitions", value=f.groups_open))  # fmt: skip
+    families.append(GaugeMetricFamily("lso_group_deliveries_pending", "Grouped deliveries "
+                                      "neither delivered nor failed yet",
+                                      value=f.groups_pending))  # fmt: skip
     families.append(GaugeMetricFamily("lso_workers_alive", "Stream workers with a recent "
                                       "heartbeat", value=f.workers_alive))  # fmt: skip
     return families

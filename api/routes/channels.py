@@ -1,11 +1,19 @@
-"""Notification channels: per system (`/systems/{id}/channels`) and global (`/channels`)."""
+"""Notification channels: per system (`/systems/{id}/channels`) and global (`/channels`), and
+the grouped deliveries of those that group (`/groups`)."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import AdminCaller, AdministeredSystem, ChannelsDep, SystemId
-from api.schemas.notifications import ChannelCreate, ChannelCreated, ChannelInfo, ChannelList
+from api.schemas.notifications import (
+    ChannelCreate,
+    ChannelCreated,
+    ChannelInfo,
+    ChannelList,
+    GroupDelivery,
+    GroupDeliveryList,
+)
 from shared.model.channels import Channel, UnsafeUrl
 
 router = APIRouter(tags=["notifications"])
@@ -23,7 +31,9 @@ async def _create(channels: ChannelsDep, system_id: int | None, body: ChannelCre
         raise HTTPException(
             422, [{"type": "value_error", "loc": ["body", "url"], "msg": str(exc)}]
         ) from exc
-    return await channels.create(system_id, body.kind, url, body.notify_on, body.name)
+    return await channels.create(
+        system_id, body.kind, url, body.notify_on, body.name, body.group_window_s
+    )
 
 
 def _info(channel: Channel) -> ChannelInfo:
@@ -94,3 +104,30 @@ async def delete_global_channel(channel_id: int, _: AdminCaller, channels: Chann
     if not await channels.delete(None, channel_id):
         raise HTTPException(404, f"no global channel {channel_id}")
     return Response(status_code=204)
+
+
+@router.get("/groups", response_model=GroupDeliveryList)
+async def read_groups(
+    _: AdminCaller,
+    channels: ChannelsDep,
+    channel_id: Annotated[int | None, Query(ge=1, description="Only this channel's")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> GroupDeliveryList:
+    """The groups of channels with `group_window_s` (admin): the open ones, then the grouped
+    deliveries, newest first, each with its members."""
+    found = await channels.groups(channel_id, limit)
+    return GroupDeliveryList(groups=[GroupDelivery.model_validate(g) for g in found])
+
+
+@router.get(
+    "/groups/{group_id}",
+    response_model=GroupDelivery,
+    responses={404: {"description": "Unknown group"}},
+)
+async def read_group(group_id: str, _: AdminCaller, channels: ChannelsDep) -> GroupDelivery:
+    """One grouped delivery (admin): its status, attempts and members (a system's notifications
+    log names it as `group_id`)."""
+    found = await channels.group(group_id)
+    if found is None:
+        raise HTTPException(404, f"no group {group_id}")
+    return GroupDelivery.model_validate(found)

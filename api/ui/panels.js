@@ -153,7 +153,8 @@ export class NotificationsPanel extends Panel {
       h("td", null, badge(d.from), " → ", badge(d.to)),
       h("td", null, h("span", { class: `delivery d-${d.status}` }, d.status),
         d.held_until ? ` until ${when(d.held_until)}` : null,
-        d.held_reason ? h("span", { class: "held-reason" }, ` (${d.held_reason})`) : null),
+        d.held_reason ? h("span", { class: "held-reason" }, ` (${d.held_reason})`) : null,
+        d.group_id ? ` in group ${d.group_id}` : null),
       h("td", { class: "num" }, count(d.attempts)),
       d.last_error || "—",
     ]), "No notification sent: add a channel (POST /systems/{id}/channels).");

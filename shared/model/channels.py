@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from shared.model.verdict import Verdict
 
 DEFAULT_NOTIFY_ON = [Verdict.DEGRADED, Verdict.UNHEALTHY]
+MAX_GROUP_WINDOW_S = 3600
 
 
 class ChannelKind(enum.StrEnum):
@@ -29,6 +30,9 @@ class Channel(BaseModel):
     url: str
     notify_on: list[Verdict]
     name: str | None = None
+    group_window_s: int | None = Field(
+        None, description="None: one delivery per transition; else grouped (worker/jobs/groups.py)"
+    )
     created_at: str
     secret: str = Field(repr=False)
 

@@ -62,6 +62,8 @@ class ServiceFigures:
     latency: dict[tuple[str, str], tuple[list[int], float]] = field(default_factory=dict)
     rejected: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, unit) -> n
     deliveries: dict[str, int] = field(default_factory=dict)  # status -> deliveries
+    groups_open: int = 0  # channels' groups gathering transitions (worker/jobs/groups.py)
+    groups_pending: int = 0  # grouped deliveries neither delivered nor failed yet
     systems: dict[Verdict, int] = field(default_factory=dict)  # registered systems by verdict
     last_verdict_age_s: float | None = None  # since the evaluator last recorded any verdict
 
@@ -157,7 +159,9 @@ class Metrics:
             pipe.hgetall(key)
         # Workers beat with their own wall clock (worker/consumer.py), so the same clock here.
         pipe.zcount(keys.WORKERS, int(time.time() * 1000) - self._heartbeat_ttl_ms, "+inf")
-        requests, latency, rejected, deliveries, workers = await pipe.execute()
+        pipe.zcard(keys.GROUPS_DUE)
+        pipe.zcard(keys.GROUPS_UNDELIVERED)
+        requests, latency, rejected, deliveries, workers, opened, pending = await pipe.execute()
         by_verdict = dict.fromkeys(Verdict, 0)
         newest_ms = None
         for system in systems:
@@ -172,6 +176,8 @@ class Metrics:
             latency=_latency(latency),
             rejected={_pair(f): int(n) for f, n in rejected.items()},
             deliveries={text(status): int(n) for status, n in deliveries.items()},
+            groups_open=int(opened),
+            groups_pending=int(pending),
             systems=by_verdict,
             last_verdict_age_s=None if newest_ms is None else max(now_ms - newest_ms, 0) / 1000,
         )

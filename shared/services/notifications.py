@@ -15,6 +15,27 @@ from shared.store.keys import TransitionEntry as T
 from shared.store.partitions import Partitions
 
 
+def _moment(ms: object) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, UTC)  # type: ignore[call-overload]
+
+
+def _group(record: dict[str, object]) -> dict[str, object]:
+    """A grouped delivery's JSON (group.lua, worker/jobs/groups.py) as the API shows it."""
+    members = record.get("members")
+    listed = sorted(members if isinstance(members, list) else [],
+                    key=lambda m: (m["at_ms"], m["system_id"]))  # fmt: skip
+    return {
+        "delivery_id": record["delivery_id"], "channel_id": record["channel_id"],
+        "status": record["status"], "attempts": record["attempts"],
+        "last_error": record.get("last_error"), "opened_at": _moment(record["opened_ms"]),
+        "due_at": _moment(record.get("due_ms")), "created_at": _moment(record.get("created_ms")),
+        "updated_at": _moment(record.get("updated_ms")),
+        "members": [{"delivery_id": m["delivery_id"], "system_id": m["system_id"],
+                     "from": m["from"], "to": m["to"], "reason": m.get("reason"),
+                     "at": _moment(m["at_ms"])} for m in listed],
+    }  # fmt: skip
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -36,6 +57,7 @@ class Channels:
         url: str,
         notify_on: list[Verdict],
         name: str | None,
+        group_window_s: int | None = None,
     ) -> Channel:
         channel_id = int(await self._client.incr(keys.CHANNEL_SEQ))
         channel = Channel(
@@ -45,6 +67,7 @@ class Channels:
             url=url,
             notify_on=list(dict.fromkeys(notify_on)),
             name=name,
+            group_window_s=group_window_s,
             created_at=_iso(datetime.now(UTC)),
             secret="lso_s_" + secrets.token_urlsafe(32),
         )
@@ -136,6 +159,45 @@ class Channels:
             for c in channels
             if c.cares(before, verdict)
         ]  # fmt: skip
+
+    async def group(self, group_id: str) -> dict[str, object] | None:
+        """A grouped delivery (worker/jobs/groups.py), or a group still open; None if unknown."""
+        doc = await self._client.hget(keys.GROUP_DELIVERIES, group_id)
+        if doc is not None:
+            return _group(orjson.loads(doc))
+        return next((g for g in await self._open_groups() if g["delivery_id"] == group_id), None)
+
+    async def groups(self, channel_id: int | None, limit: int) -> list[dict[str, object]]:
+        """Open groups, then grouped deliveries newest first (of one channel, or all)."""
+        found = [g for g in await self._open_groups() if channel_id in (None, g["channel_id"])]
+        ids: list[bytes] = await self._client.zrevrange(keys.GROUP_DELIVERY_INDEX, 0, -1)  # type: ignore[assignment]
+        for first in range(0, len(ids), 500):
+            if len(found) >= limit:
+                break
+            docs = await self._client.hmget(keys.GROUP_DELIVERIES, ids[first : first + 500])
+            records = (_group(orjson.loads(d)) for d in docs if d is not None)
+            found.extend(r for r in records if channel_id in (None, r["channel_id"]))
+        return found[:limit]
+
+    async def _open_groups(self) -> list[dict[str, object]]:
+        channel_ids: list[bytes] = await self._client.zrange(keys.GROUPS_DUE, 0, -1)  # type: ignore[assignment]
+        found = []
+        for raw in channel_ids:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.hgetall(keys.open_group(int(raw)))
+            pipe.hvals(keys.group_members(int(raw)))
+            state, members = await pipe.execute()
+            g = {text(k): text(v) for k, v in state.items()}
+            if keys.OpenGroup.GROUP_ID not in g:
+                continue
+            found.append(_group({
+                "delivery_id": g[keys.OpenGroup.GROUP_ID], "channel_id": int(raw),
+                "status": "open", "attempts": 0, "last_error": None,
+                "opened_ms": int(g[keys.OpenGroup.OPENED_MS]),
+                "due_ms": int(g[keys.OpenGroup.DUE_MS]),
+                "members": [orjson.loads(m) for m in members],
+            }))  # fmt: skip
+        return found
 
     async def mute(self, system_id: int, until: datetime) -> None:
         p = await self._partitions.of(system_id)

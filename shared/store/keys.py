@@ -142,6 +142,30 @@ def auth_failures(address: str) -> str:
 CHANNELS = f"{PREFIX}:{{reg}}:channels"  # channel id -> channel JSON (system_id null: global)
 CHANNEL_SEQ = f"{PREFIX}:{{reg}}:channel_seq"
 
+# Grouped notifications (worker/jobs/groups.py): a channel with `group_window_s` gathers the
+# transitions reaching it into one delivery. A global channel's group spans every partition, so
+# all of its state lives in the registry's slot, and one script (group.lua) joins, closes and
+# indexes a group atomically, never touching a partition's keys.
+GROUP_SEQ = f"{PREFIX}:{{reg}}:group_seq"  # the number of the last group opened (ids `g<n>`)
+GROUPS_DUE = f"{PREFIX}:{{reg}}:groups_due"  # zset channel id -> when its open group closes (ms)
+# Hash: member (a system's delivery id) -> the id of the group it joined, until that group's
+# delivery is final; a member routed twice (a crash, the sweep) joins nothing twice.
+GROUP_JOINED = f"{PREFIX}:{{reg}}:group_joined"
+GROUP_DELIVERIES = f"{PREFIX}:{{reg}}:group_deliveries"  # group id -> grouped delivery JSON
+GROUP_DELIVERY_INDEX = f"{PREFIX}:{{reg}}:group_delivery_index"  # zset group id -> created ms
+GROUPS_UNDELIVERED = f"{PREFIX}:{{reg}}:groups_undelivered"  # zset group id -> created ms
+
+
+def open_group(channel_id: int) -> str:
+    """Hash `group_id`, `opened_ms`, `due_ms`: the channel's group gathering transitions now."""
+    return f"{PREFIX}:{{reg}}:group:{channel_id}"
+
+
+def group_members(channel_id: int) -> str:
+    """Hash: member (a system's delivery id) -> member JSON, of the channel's open group."""
+    return f"{PREFIX}:{{reg}}:group_members:{channel_id}"
+
+
 # rq's own keys (RQ_KEY_PREFIX): one hash tag, so all of rq lives in one slot of a cluster.
 RQ_PREFIX = f"{PREFIX}:{{jobs}}:rq"
 
@@ -329,6 +353,14 @@ class VerdictState:
     HELD_BY = "held_by"  # why a notification is held back for a failing upstream
 
 
+class OpenGroup:
+    """Fields of `open_group`."""
+
+    GROUP_ID = "group_id"
+    OPENED_MS = "opened_ms"  # the first member's transition time
+    DUE_MS = "due_ms"  # opened_ms + the channel's group_window_s
+
+
 class TransitionEntry:
     """Fields of an entry of `transitions`."""
 
@@ -364,6 +396,14 @@ class DeadLetterEntry:
 COUNT_FIELD = "n"
 ERRORS_FIELD = "e"
 HISTOGRAM_FIELD = "h"
+
+
+DELIVERY_ID_FORMAT = "{system_id}-{since_ms}-{channel_id}"  # notify.lua builds the same
+
+
+def delivery_channel(delivery_id: str) -> int:
+    """The channel of a system's delivery, from its id (`DELIVERY_ID_FORMAT`)."""
+    return int(delivery_id.rsplit("-", 1)[1])
 
 
 def undelivered_member(system_id: int, delivery_id: str) -> str:

@@ -29,6 +29,8 @@ ENDS_DUE = "ends_due"
 READ_HASHES = "read_hashes"
 DUE_TAKE = "due_take"
 DEPENDENCIES = "dependencies"
+GROUP = "group"
+DELIVERY_MARK = "delivery_mark"
 
 Arg = bytes | str | int | float
 
@@ -256,6 +258,63 @@ def notify(
             release_after_ms,
         ],  # fmt: skip
     )
+
+
+# -- group.lua and delivery_mark.lua (worker/jobs/groups.py) --------------------------------------
+
+
+def _group_keys(channel_id: int) -> list[str]:
+    return [
+        keys.open_group(channel_id),
+        keys.group_members(channel_id),
+        keys.GROUPS_DUE,
+        keys.GROUP_JOINED,
+        keys.GROUP_SEQ,
+        keys.GROUP_DELIVERIES,
+        keys.GROUP_DELIVERY_INDEX,
+        keys.GROUPS_UNDELIVERED,
+    ]
+
+
+def group_join(
+    channel_id: int,
+    now_ms: int,
+    kept: int,
+    max_members: int,
+    member_id: str,
+    member_json: bytes,
+    at_ms: int,
+    window_ms: int,
+) -> Call:
+    """Answers [the member's group id, the id of a group closed because it became full or '']."""
+    return Call(
+        _group_keys(channel_id),
+        ["join", channel_id, now_ms, kept, max_members, member_id, member_json, at_ms, window_ms],
+    )
+
+
+def group_close(channel_id: int, now_ms: int, kept: int) -> Call:
+    """Answers the id of the group closed into a delivery, or '' (none open, or not due)."""
+    return Call(_group_keys(channel_id), ["close", channel_id, now_ms, kept, 0])
+
+
+def delivery_mark(
+    partition: int,
+    system_id: int,
+    delivery_id: str,
+    group_id: str,
+    status: str,
+    attempts: int,
+    last_error: str | None,
+    now_ms: int,
+    only_if_queued: bool,
+) -> Call:
+    """Answers 1 when the system's delivery was updated, 0 when gone or no longer queued."""
+    return Call(
+        [keys.deliveries(partition, system_id), keys.undelivered(partition)],
+        [delivery_id, keys.undelivered_member(system_id, delivery_id), group_id, status,
+         attempts, last_error or "", now_ms, "1" if only_if_queued else "0"],
+    )  # fmt: skip
 
 
 # -- start_record.lua, end_wait.lua and ends_due.lua (shared/services/run_starts.py) ---------------

@@ -25,7 +25,7 @@ from tests.support.servers import available
 from tests.support.settings import make_settings
 from tests.support.wait import wait_for
 from worker.consumer import Worker
-from worker.jobs import context, late_ends
+from worker.jobs import context, groups, late_ends
 from worker.jobs.ticker import Ticker
 
 pytestmark = pytest.mark.cluster
@@ -143,7 +143,9 @@ def test_health_changes_are_notified_through_rq_on_a_cluster(
             batch = [event(datetime.now(UTC), status="error") for _ in range(10)]
             assert api.post(f"/systems/{sid}/events", json={"events": batch}).status_code == 202
             Worker(store, settings, burst=True).run()
-            assert Ticker().tick(time.time()) == ["evaluate", "sweep", "retention", "late_ends"]
+            assert Ticker().tick(time.time()) == [
+                "evaluate", "sweep", "retention", "late_ends", "groups",
+            ]  # fmt: skip
 
             def told() -> bool:
                 run_queued()
@@ -152,6 +154,51 @@ def test_health_changes_are_notified_through_rq_on_a_cluster(
             wait_for(told, 20, "the receiver to be told", interval_s=0)
             assert receiver.requests[0].json()["to"] == "UNHEALTHY"
             assert api.delete(f"/systems/{sid}").status_code == 202
+    finally:
+        context.configure(Settings())
+        store.close()
+
+
+def test_a_global_channel_groups_systems_of_every_partition_on_a_cluster(
+    cluster: EmbeddedCluster, receiver: Receiver
+) -> None:
+    """A group's keys are in the registry's slot, its members' in their partitions' slots."""
+    settings = make_settings(
+        cluster.url, redis_cluster=True, partitions=6, allow_private_webhooks=True,
+        notify_min_interval_s=0,
+    )  # fmt: skip
+    context.configure(settings)
+    store = sync_client(settings)
+    try:
+        with TestClient(create_app(settings)) as api:
+            hook = {"kind": "webhook", "url": f"{receiver.url}/grouped", "group_window_s": 1}
+            assert api.post("/channels", json=hook).status_code == 201
+            ids = [api.post("/systems", json={"name": f"grouped-{i}"}).json()["system_id"]
+                   for i in range(6)]  # fmt: skip
+            nodes = {
+                store.get_node_from_key(keys.deliveries(keys.partition_of(sid, 6), sid)).name
+                for sid in ids
+            }  # type: ignore[union-attr]
+            assert len(nodes) == 3, "the members live on every master"
+            for sid in ids:
+                batch = [event(datetime.now(UTC), status="error") for _ in range(10)]
+                assert api.post(f"/systems/{sid}/events", json={"events": batch}).status_code == 202
+            Worker(store, settings, burst=True).run()
+            Ticker().tick(time.time())
+
+            def told() -> bool:
+                run_queued()
+                groups.flush()
+                return len(receiver.requests) >= 1
+
+            wait_for(told, 20, "the group to be told", interval_s=0.1)
+            (got,) = [r.json() for r in receiver.requests]
+            assert sorted(t["system"]["id"] for t in got["transitions"]) == ids
+            shown = api.get(f"/groups/{got['delivery_id']}").json()
+            assert shown["status"] == "delivered" and len(shown["members"]) == 6
+            for sid in ids:
+                (line,) = api.get(f"/systems/{sid}/notifications").json()["notifications"]
+                assert (line["status"], line["group_id"]) == ("delivered", got["delivery_id"])
     finally:
         context.configure(Settings())
         store.close()

@@ -31,7 +31,7 @@ from shared.settings import Settings
 from shared.store import keys, scripts
 from shared.store.client import AsyncRedis, text
 from shared.store.partitions import Partitions
-from worker.jobs import context, notify
+from worker.jobs import context, groups, notify
 
 log = logging.getLogger("lso.jobs")
 
@@ -56,6 +56,8 @@ def evaluate(sweep: bool = False) -> dict[str, int]:
         told += notify.dispatch(client, p, now_ms, holds)
         if sweep:
             reconciled += notify.reconcile(client, p, now_ms)
+    if sweep:
+        reconciled += groups.reconcile(client, now_ms)
     return {"evaluated": evaluated, "transitions": changed, "deliveries": told,
             "reconciled": reconciled}  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 Delivery is at least once: a receiver may get a delivery twice after a crash at the wrong moment,
 and can tell by its `X-LSO-Delivery` id. A delivery's log (`GET /systems/{id}/notifications`)
-says queued, retrying, delivered or failed, with the attempts and the last error.
+says queued, retrying, delivered or failed, with the attempts and the last error. A delivery to
+a channel with `group_window_s` goes out with its channel's group instead (worker/jobs/groups.py).
 """
 
 import logging
@@ -11,15 +12,14 @@ from datetime import UTC, datetime
 
 import orjson
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus, Retry
+from rq.job import Job, JobStatus
 
 from shared.model.channels import Channel
 from shared.model.policy import RELEASE_AFTER_S
-from shared.store import jobqueue, keys, scripts
+from shared.store import keys, scripts
 from shared.store.client import SyncRedis, text
-from worker.jobs import context
-from worker.jobs.bodies import Notice, render, signed_headers
-from worker.jobs.http import DeliveryFailed, post
+from worker.jobs import attempts, context, groups
+from worker.jobs.bodies import Notice, render
 
 log = logging.getLogger("lso.jobs")
 
@@ -49,6 +49,7 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int, holds: Holds | None
         return 0
     held = {} if holds is None else holds([int(raw) for raw in due])
     every = channels(client)
+    grouped = groups.grouped_channels(every)
     script = client.register_script(scripts.source(scripts.NOTIFY))
     made = 0
     s = context.settings()
@@ -72,6 +73,8 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int, holds: Holds | None
         reply = script(keys=call.keys, args=call.args)
         if int(reply[0]) == scripts.NotifyStatus.TOLD:
             for delivery_id in reply[1:]:
+                if groups.route_to_group(client, partition, system_id, text(delivery_id), grouped):
+                    continue  # goes out with its channel's group (worker/jobs/groups.py)
                 enqueue(partition, system_id, text(delivery_id))
                 made += 1
     if made:
@@ -79,27 +82,11 @@ def dispatch(client: SyncRedis, partition: int, now_ms: int, holds: Holds | None
     return made
 
 
-def job_id(delivery_id: str) -> str:
-    return f"lso-deliver-{delivery_id}"
+job_id = attempts.job_id
 
 
 def enqueue(partition: int, system_id: int, delivery_id: str) -> None:
-    s = context.settings()
-    retries = s.notify_max_attempts - 1
-    retry = None
-    if retries:
-        retry = Retry(max=retries, interval=[s.notify_retry_base_s * 2**i for i in range(retries)])
-    context.queue(jobqueue.NOTIFY).enqueue(
-        deliver,
-        partition,
-        system_id,
-        delivery_id,
-        job_id=job_id(delivery_id),
-        retry=retry,
-        job_timeout=int(s.webhook_timeout_s) + 30,
-        result_ttl=3600,
-        failure_ttl=86_400,
-    )
+    attempts.enqueue(deliver, (partition, system_id, delivery_id), delivery_id)
 
 
 def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
@@ -109,6 +96,7 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
         keys.undelivered(partition), "-inf", now_ms - RECONCILE_AFTER_MS
     )
     again = 0
+    grouped = groups.grouped_channels(channels(client)) if stale else {}
     for member in stale:
         system_id, delivery_id = keys.parse_undelivered_member(text(member))
         try:
@@ -122,7 +110,8 @@ def reconcile(client: SyncRedis, partition: int, now_ms: int) -> int:
             alive = False
         if not alive:
             log.warning("delivery %s had no live job; enqueued again", delivery_id)
-            enqueue(partition, int(system_id), delivery_id)
+            if not groups.route_to_group(client, partition, system_id, delivery_id, grouped):
+                enqueue(partition, system_id, delivery_id)
             again += 1
     return again
 
@@ -157,18 +146,9 @@ def deliver(partition: int, system_id: int, delivery_id: str) -> str:
         at=datetime.fromtimestamp(record["at_ms"] / 1000, UTC),
     )
     body = render(channel.kind, notice)
-    record["attempts"] += 1
-    headers = signed_headers(channel.secret, body, delivery_id, context.now_ms() // 1000)
-    try:
-        post(channel.url, body, headers, s.webhook_timeout_s, s.allow_private_webhooks)
-    except DeliveryFailed as exc:
-        record["last_error"] = str(exc)[:500]
-        if record["attempts"] >= s.notify_max_attempts:
-            log.warning("delivery %s failed for good: %s", delivery_id, exc)
-            return _save(client, partition, record, "failed")
-        _save(client, partition, record, "retrying")
-        raise
-    return _save(client, partition, record, "delivered")
+    return attempts.attempt(
+        channel, body, delivery_id, record, lambda status: _save(client, partition, record, status)
+    )
 
 
 def _system_name(client: SyncRedis, system_id: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.store import jobqueue, keys
-from worker.jobs import context, evaluate, late_ends, maintenance
+from worker.jobs import context, evaluate, groups, late_ends, maintenance
 
 log = logging.getLogger("lso.jobs")
 
@@ -16,6 +16,8 @@ log = logging.getLogger("lso.jobs")
 MAX_QUEUED = 20
 # Ends that waited for their start are counted within a second of their wait being over.
 LATE_ENDS_INTERVAL_S = 1.0
+# A channel's group goes out within a second of its window's end.
+GROUPS_INTERVAL_S = 1.0
 
 
 class Ticker(threading.Thread):
@@ -44,6 +46,7 @@ class Ticker(threading.Thread):
             ("sweep", s.sweep_interval_s, evaluate.evaluate, {"sweep": True}),
             ("retention", s.retention_interval_s, maintenance.retention, {}),
             ("late_ends", LATE_ENDS_INTERVAL_S, late_ends.count_late_ends, {}),
+            ("groups", GROUPS_INTERVAL_S, groups.flush, {}),
         ]
         queue = context.queue(jobqueue.HIGH)
         enqueued = []

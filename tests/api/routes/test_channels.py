@@ -61,3 +61,33 @@ def test_mute_needs_a_zoned_future_time(api: TestClient) -> None:
     for until in ("2020-01-01T00:00:00Z", "2030-01-01T00:00:00", "soon"):
         assert api.post(f"/systems/{sid}/mute", params={"until": until}).status_code == 422, until
     assert api.get(f"/systems/{sid}/mute").json() == {"system_id": sid, "muted_until": None}
+
+
+def test_a_group_window_is_kept_and_shown_and_absent_means_ungrouped(api: TestClient) -> None:
+    sid = register(api)
+    grouped = api.post("/channels", json={"kind": "webhook", "url": PUBLIC, "group_window_s": 30})
+    assert grouped.status_code == 201 and grouped.json()["group_window_s"] == 30
+    own = {"kind": "slack", "url": PUBLIC, "group_window_s": 3600}
+    assert api.post(f"/systems/{sid}/channels", json=own).json()["group_window_s"] == 3600
+    plain = api.post("/channels", json={"kind": "webhook", "url": PUBLIC})
+    assert plain.json()["group_window_s"] is None
+    assert [c["group_window_s"] for c in api.get("/channels").json()["channels"]] == [30, None]
+    (listed,) = api.get(f"/systems/{sid}/channels").json()["channels"]
+    assert listed["group_window_s"] == 3600
+
+
+def test_invalid_group_windows_are_422_with_the_field(api: TestClient) -> None:
+    sid = register(api)
+    for window in (0, -5, 3601, 1.5, "30", True, [30]):
+        body = {"kind": "webhook", "url": PUBLIC, "group_window_s": window}
+        for path in ("/channels", f"/systems/{sid}/channels"):
+            refused = api.post(path, json=body)
+            assert refused.status_code == 422, (path, window)
+            assert refused.json()["detail"][0]["loc"] == ["body", "group_window_s"], window
+    assert api.get("/channels").json()["channels"] == []
+
+
+def test_unknown_groups_are_404_and_none_are_listed_at_first(api: TestClient) -> None:
+    assert api.get("/groups/g404").status_code == 404
+    assert api.get("/groups").json() == {"groups": []}
+    assert api.get("/groups", params={"channel_id": 0}).status_code == 422

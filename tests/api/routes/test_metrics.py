@@ -60,7 +60,8 @@ def test_the_answer_is_the_text_format_with_every_service_family(api: TestClient
         "lso_stream_backlog_events", "lso_stream_apply_delay_seconds", "lso_dead_letters_held",
         "lso_dead_letters_written", "lso_evaluator_dirty_systems",
         "lso_evaluator_overdue_seconds", "lso_systems", "lso_deliveries",
-        "lso_deliveries_pending", "lso_workers_alive", "lso_system_verdict",
+        "lso_deliveries_pending", "lso_workers_alive", "lso_system_verdict", "lso_groups_open",
+        "lso_group_deliveries_pending",
     }  # fmt: skip
 
 

@@ -56,7 +56,8 @@ def test_purge_lists_hold_only_keys_of_that_system() -> None:
 def _field_names() -> set[str]:
     names: set[str] = {keys.COUNT_FIELD, keys.ERRORS_FIELD}
     for holder in (keys.Meta, keys.PartitionStats, keys.RateBucket, keys.RunSummary,
-                   keys.VerdictState, keys.TransitionEntry, keys.DeadLetterEntry):  # fmt: skip
+                   keys.VerdictState, keys.TransitionEntry, keys.DeadLetterEntry,
+                   keys.OpenGroup):  # fmt: skip
         names |= {v for k, v in vars(holder).items() if k.isupper() and isinstance(v, str)}
     names |= {v.decode() for k, v in vars(keys.BatchEntry).items() if k.isupper()}
     return names
@@ -69,6 +70,7 @@ NOT_NAMES = {
     "WRONGTYPE ", "hash", "zset", "string", "stream", "none", "set", "ok", "OK", "queued",
     "current", "muted", "flapping", "upstream", "releasing", "drop", " is a ", ", expected ", "a",
     "f",
+    "join", "close", "g",  # group.lua's operations and its group ids' prefix
     RUN_END,  # an event type (shared/model/events.py), not a store name
 }  # fmt: skip
 
