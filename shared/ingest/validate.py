@@ -1,9 +1,10 @@
 """Validate a raw batch body into compact rows (shared/model/codec.py).
 
 The body is validated straight from bytes: the plain valid case by `compact_rows`
-(shared/ingest/fast_rows.py), everything else by the pydantic model, which stays the reference for
-error messages. Checks that depend on settings or on the path (system id match, the accepted `ts`
-range, payload size and depth) follow in one pass and report the same `loc` shape as pydantic.
+(shared/ingest/fast_rows.py, msgspec in compiled code), everything else by the pydantic model,
+which stays the reference for error messages. Checks that depend on settings or on the path
+(system id match, the accepted `ts` range, payload size and depth) follow in one pass and report
+the same `loc` shape as pydantic.
 
 A rejected body must not cost much more than an accepted one of the same size, whatever it holds:
 events are validated in chunks and validation stops once MAX_ERRORS errors are found, so a batch
