@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from redis.exceptions import RedisError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import errors
@@ -74,6 +75,11 @@ from shared.store.partitions import Partitions
 log = logging.getLogger("lso.api")
 
 
+async def _awaited(task: "asyncio.Task[None]") -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -93,13 +99,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         flusher = asyncio.create_task(app.state.tally.run(client))
         yield
         flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
-        with contextlib.suppress(Exception):  # best effort: the store may be gone already
-            await app.state.tally.flush(client)  # the last second's counts
+        # Bounded, step by step: a shutdown must end even when the store does not answer.
+        close_s = 2 * settings.redis_timeout_ms / 1000
+        for step in (
+            _awaited(flusher),
+            app.state.tally.flush(client),  # the last second's counts
+            app.state.ingest_client.aclose(),
+            client.aclose(),
+        ):
+            try:
+                await asyncio.wait_for(step, close_s)
+            except (TimeoutError, RedisError, OSError) as exc:
+                log.debug("shutdown step failed: %r", exc)
         app.state.jobs.close()
-        await app.state.ingest_client.aclose()
-        await client.aclose()
 
     app = app_with_docs(
         title="LSO",
