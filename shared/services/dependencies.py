@@ -88,6 +88,9 @@ class Dependencies:
         before = await self.graph()
         call = scripts.dependencies_set(system_id, ids)
         reply = await self._script(keys=call.keys, args=call.args)
+        # Refused or not, the graph may have changed since `before` (another writer's edges,
+        # the very ones that make this one a cycle): the next look reads it again.
+        self._checked_s = float("-inf")
         status = int(reply[0])
         if status == scripts.DependenciesStatus.UNKNOWN_SYSTEM:
             raise SystemNotFound(system_id)

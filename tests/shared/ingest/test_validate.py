@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.errors import InvalidInput
 from shared.ingest.validate import MAX_ERRORS, BatchValidator
-from shared.model.codec import decode_batch, encode_batch
+from shared.model.codec import Row, decode_batch, encode_batch
 from shared.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ def body(batch: list[dict[str, Any]]) -> bytes:
 @given(st.lists(events, min_size=1, max_size=20))
 def test_a_valid_batch_round_trips_into_its_stream_entry(batch: list[dict[str, Any]]) -> None:
     rows = VALIDATOR.validate(7, body(batch), NOW)
-    decoded = decode_batch(encode_batch(7, rows)).events
+    decoded = [Row._make(e) for e in decode_batch(encode_batch(7, rows)).events]
     assert len(decoded) == len(batch)
     for sent, got in zip(batch, decoded, strict=True):
         assert got.ts_ms == (sent["ts"] - EPOCH) // timedelta(milliseconds=1)
